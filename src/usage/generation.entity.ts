@@ -1,0 +1,123 @@
+import { BigIntType, Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from "@mikro-orm/core";
+import { Account } from "../accounts/account.entity.js";
+
+/** One provider attempt of a generation, as reported in `provider_responses`. */
+export interface AttemptRecord {
+  provider: string;
+  model: string;
+  endpoint: string;
+  status: number | null;
+  error: string | null;
+  latencyMs: number;
+}
+
+/**
+ * The usage record of one request: metadata only (times, model, provider, tokens, cost, key, latency). The prompt and
+ * completion text are stored only when the account opted in to prompt logging.
+ */
+@Entity({ tableName: "generation" })
+@Index({ properties: ["account", "createdAt"] })
+@Index({ properties: ["keyHash", "createdAt"] })
+export class Generation {
+  [OptionalProps]?:
+    | "keyHash"
+    | "upstreamId"
+    | "finishReason"
+    | "nativeFinishReason"
+    | "tokensReasoning"
+    | "tokensCached"
+    | "tokensCacheWrite"
+    | "usageCounted"
+    | "latencyMs"
+    | "generationTimeMs"
+    | "attempts"
+    | "numSearchResults"
+    | "promptText"
+    | "completionText"
+    | "createdAt";
+
+  /** `gen-<unix seconds>-<random>`. */
+  @PrimaryKey({ type: "text" })
+  id!: string;
+
+  @ManyToOne(() => Account, { deleteRule: "cascade" })
+  account!: Account;
+
+  @Property({ type: "character", length: 64, nullable: true })
+  keyHash: string | null = null;
+
+  /** The model that answered, with its variant (`author/name:free`). */
+  @Property({ type: "text" })
+  model!: string;
+
+  @Property({ type: "text" })
+  provider!: string;
+
+  @Property({ type: "text" })
+  endpointId!: string;
+
+  @Property({ type: "text", nullable: true })
+  upstreamId: string | null = null;
+
+  /** `chat` or `completions`. */
+  @Property({ type: "text" })
+  apiType!: string;
+
+  @Property({ type: "boolean" })
+  streamed!: boolean;
+
+  @Property({ type: "boolean" })
+  cancelled!: boolean;
+
+  @Property({ type: "text", nullable: true })
+  finishReason: string | null = null;
+
+  @Property({ type: "text", nullable: true })
+  nativeFinishReason: string | null = null;
+
+  @Property({ type: "integer" })
+  tokensPrompt!: number;
+
+  @Property({ type: "integer" })
+  tokensCompletion!: number;
+
+  @Property({ type: "integer", defaultRaw: "0" })
+  tokensReasoning: number = 0;
+
+  @Property({ type: "integer", defaultRaw: "0" })
+  tokensCached: number = 0;
+
+  @Property({ type: "integer", defaultRaw: "0" })
+  tokensCacheWrite: number = 0;
+
+  /** True when the provider reported no usage and Switchyard counted the tokens itself. */
+  @Property({ type: "boolean", defaultRaw: "false" })
+  usageCounted: boolean = false;
+
+  /** Picodollars charged. */
+  @Property({ type: new BigIntType("bigint") })
+  cost!: bigint;
+
+  /** Time to first token (or to the whole answer when not streamed), in ms since the request arrived. */
+  @Property({ type: "integer", nullable: true })
+  latencyMs: number | null = null;
+
+  /** Time from the first token to the end of the answer, in ms. */
+  @Property({ type: "integer", nullable: true })
+  generationTimeMs: number | null = null;
+
+  @Property({ type: "jsonb", defaultRaw: "'[]'" })
+  attempts: AttemptRecord[] = [];
+
+  @Property({ type: "integer", defaultRaw: "0" })
+  numSearchResults: number = 0;
+
+  @Property({ type: "text", nullable: true, lazy: true })
+  promptText: string | null = null;
+
+  @Property({ type: "text", nullable: true, lazy: true })
+  completionText: string | null = null;
+
+  @Property({ type: "timestamptz", defaultRaw: "now()" })
+  createdAt: Date = new Date();
+}
