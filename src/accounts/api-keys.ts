@@ -1,0 +1,37 @@
+import { createHash, randomBytes } from "node:crypto";
+
+/** Every Switchyard API key starts with this; the version lets the format change without ambiguity. */
+export const KEY_PREFIX = "sk-sy-v1-";
+
+export interface NewApiKey {
+  /** Shown once, to the creator; never stored. */
+  plaintext: string;
+  /** SHA-256 hex of the plaintext: the key's id and the only thing stored. */
+  hash: string;
+  /** A recognisable, non-secret rendering for lists: `sk-sy-v1-a1b…9f0`. */
+  label: string;
+}
+
+export function generateApiKey(): NewApiKey {
+  const plaintext = KEY_PREFIX + randomBytes(32).toString("hex");
+  return { plaintext, hash: hashApiKey(plaintext), label: labelOf(plaintext) };
+}
+
+export function hashApiKey(plaintext: string): string {
+  return createHash("sha256").update(plaintext).digest("hex");
+}
+
+function labelOf(plaintext: string): string {
+  const secret = plaintext.slice(KEY_PREFIX.length);
+  return `${KEY_PREFIX}${secret.slice(0, 3)}...${secret.slice(-3)}`;
+}
+
+/**
+ * The token of an `Authorization: Bearer <token>` header (case-insensitive scheme, surrounding spaces ignored), or
+ * null when the header is absent or not a Bearer credential.
+ */
+export function parseBearer(header: string | undefined | null): string | null {
+  if (!header) return null;
+  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : null;
+}
