@@ -1,0 +1,29 @@
+import type { FinishReason } from "./types.js";
+
+/** Provider finish reasons (OpenAI, Anthropic, Google, vLLM…) mapped to the five OpenAI-normalised ones. */
+const NORMALISED: Record<string, FinishReason> = {
+  stop: "stop",
+  end_turn: "stop",
+  stop_sequence: "stop",
+  eos: "stop",
+  eos_token: "stop",
+  STOP: "stop",
+  length: "length",
+  max_tokens: "length",
+  model_length: "length",
+  MAX_TOKENS: "length",
+  tool_calls: "tool_calls",
+  tool_use: "tool_calls",
+  function_call: "tool_calls",
+  content_filter: "content_filter",
+  refusal: "content_filter",
+  SAFETY: "content_filter",
+  RECITATION: "content_filter",
+  error: "error",
+};
+
+/** Normalises a provider's finish reason; anything unknown that still ended the answer counts as `stop`. */
+export function normaliseFinishReason(native: string | null | undefined): FinishReason {
+  if (!native) return "stop";
+  return NORMALISED[native] ?? NORMALISED[native.toLowerCase()] ?? "stop";
+}

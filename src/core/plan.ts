@@ -1,0 +1,316 @@
+import { AppError } from "../errors.js";
+import { unitPrice } from "./pricing.js";
+import type { ModelTarget } from "./resolve.js";
+import type { Caller, CompletionRequest, EndpointInfo, Sort } from "./types.js";
+
+/**
+ * Planning: which endpoints of one model may serve a request, and in what order to try them.
+ *
+ * Hard filters run in a fixed order and the first one that leaves nothing names itself in the error (message and
+ * `metadata.failed_routing_step`), so a user can tell which setting to change. Then ordering: an explicit
+ * `provider.order` first; else `sort` (or `:nitro` / `:floor`) deterministically; else random weighted by 1/price²
+ * among healthy endpoints, with unhealthy ones last. Soft preferences (tools, response_format) reorder but never
+ * empty a plan.
+ */
+
+/** OpenAI/OpenRouter request parameters that endpoints declare support for (`supported_parameters`). */
+export const ROUTABLE_PARAMETERS = new Set([
+  "temperature",
+  "top_p",
+  "top_k",
+  "min_p",
+  "top_a",
+  "frequency_penalty",
+  "presence_penalty",
+  "repetition_penalty",
+  "max_tokens",
+  "max_completion_tokens",
+  "logit_bias",
+  "logprobs",
+  "top_logprobs",
+  "prediction",
+  "seed",
+  "response_format",
+  "structured_outputs",
+  "stop",
+  "tools",
+  "tool_choice",
+  "parallel_tool_calls",
+  "include_reasoning",
+  "reasoning",
+  "reasoning_effort",
+  "web_search_options",
+  "verbosity",
+]);
+
+/** Parameters that, when sent, steer routing towards endpoints that support them even without `require_parameters`. */
+const SOFT_PREFERRED = ["tools", "response_format"] as const;
+
+/** What a plan's health-based ordering needs to know. */
+export interface HealthView {
+  isHealthy(endpointId: string): boolean;
+  latencyP50(endpointId: string): number | null;
+  throughputP50(endpointId: string): number | null;
+}
+
+export interface PlanContext {
+  target: ModelTarget;
+  request: CompletionRequest;
+  caller: Caller;
+  promptTokens: number;
+  images: number;
+  health: HealthView;
+  random: () => number;
+}
+
+export type RoutingStep =
+  | "availability"
+  | "allowed_providers"
+  | "ignored_providers"
+  | "quantization"
+  | "data_policy"
+  | "max_price"
+  | "modalities"
+  | "context_length"
+  | "max_tokens"
+  | "require_parameters";
+
+/** The parameters a request sets, by their OpenAI names, for `require_parameters` and the soft preferences. */
+export function sentParameters(request: CompletionRequest): Set<string> {
+  const sent = new Set<string>();
+  for (const [name, value] of Object.entries(request.params)) {
+    if (value !== undefined && value !== null && ROUTABLE_PARAMETERS.has(name)) sent.add(name);
+  }
+  if (request.maxTokens !== null) sent.add("max_tokens");
+  sent.delete("max_completion_tokens");
+  return sent;
+}
+
+/** Endpoints of the target model that may serve the request, in the order to try them. Throws when none may. */
+export function planEndpoints(ctx: PlanContext): EndpointInfo[] {
+  const { target, request, caller } = ctx;
+  const prefs = request.provider;
+  const modelId = target.answerId;
+  let candidates = target.model.endpoints.filter((e) => e.variant === target.variant);
+
+  const step = (name: RoutingStep, keep: (e: EndpointInfo) => boolean, explain: () => string, details = {}) => {
+    const before = candidates;
+    candidates = candidates.filter(keep);
+    if (candidates.length === 0) {
+      throw new AppError(name === "context_length" ? "context_length_exceeded" : "no_endpoints", explain(), {
+        metadata: {
+          model: modelId,
+          failed_routing_step: name,
+          excluded: before.map((e) => e.tag),
+          ...details,
+        },
+      });
+    }
+  };
+
+  step(
+    "availability",
+    (e) => e.status === 0 && e.provider.active,
+    () => `No endpoints found for ${modelId}.`,
+    {
+      inactive: candidates
+        .filter((e) => !e.provider.active || e.status !== 0)
+        .map((e) => ({ provider: e.provider.slug, reason: e.provider.inactiveReason ?? `endpoint status ${e.status}` })),
+    },
+  );
+
+  const allowed = intersect(caller.privacy.allowedProviders, prefs.only);
+  if (allowed) {
+    step(
+      "allowed_providers",
+      (e) => allowed.some((slug) => matchesSlug(e, slug)),
+      () => `No endpoints found for ${modelId} among the allowed providers (${allowed.join(", ") || "none"}).`,
+    );
+  }
+  const ignored = [...caller.privacy.ignoredProviders, ...prefs.ignore];
+  if (ignored.length > 0) {
+    step(
+      "ignored_providers",
+      (e) => !ignored.some((slug) => matchesSlug(e, slug)),
+      () => `No endpoints found for ${modelId}: every provider is on the ignore list (${ignored.join(", ")}).`,
+    );
+  }
+  if (prefs.quantizations) {
+    const wanted = prefs.quantizations;
+    step(
+      "quantization",
+      (e) => wanted.includes(e.quantization ?? "unknown"),
+      () => `No endpoints found for ${modelId} with quantization ${wanted.join(" or ")}.`,
+    );
+  }
+  const violations = (e: EndpointInfo) => dataPolicyViolations(e, request, caller);
+  step(
+    "data_policy",
+    (e) => violations(e).length === 0,
+    () =>
+      `No endpoints found for ${modelId} matching your data policy (${[...new Set(candidates.flatMap(violations))].join("; ")}). ` +
+      "Relax the account's privacy settings or the request's provider.data_collection / provider.zdr.",
+  );
+  if (prefs.maxPrice) {
+    const max = prefs.maxPrice;
+    step(
+      "max_price",
+      (e) =>
+        (max.prompt === undefined || e.pricing.prompt <= max.prompt) &&
+        (max.completion === undefined || e.pricing.completion <= max.completion) &&
+        (max.request === undefined || e.pricing.request <= max.request) &&
+        (max.image === undefined || e.pricing.image <= max.image),
+      () => `No endpoints found for ${modelId} that satisfy the max price for this request.`,
+    );
+  }
+  if (ctx.images > 0) {
+    step(
+      "modalities",
+      (e) => e.inputModalities.includes("image"),
+      () => `No endpoints found for ${modelId} that support image input.`,
+    );
+  }
+  const needed = ctx.promptTokens + (request.maxTokens ?? 0);
+  step(
+    "context_length",
+    (e) => needed <= e.contextLength && (e.maxPromptTokens === null || ctx.promptTokens <= e.maxPromptTokens),
+    () =>
+      `This endpoint's maximum context length is ${Math.max(...candidates.map((e) => e.contextLength))} tokens. ` +
+      `However, you requested about ${needed} tokens (${ctx.promptTokens} of text input, ${request.maxTokens ?? 0} in the output). ` +
+      "Please reduce the length of either one.",
+  );
+  if (request.maxTokens !== null) {
+    const maxTokens = request.maxTokens;
+    step(
+      "max_tokens",
+      (e) => e.maxCompletionTokens === null || maxTokens <= e.maxCompletionTokens,
+      () =>
+        `No endpoints found for ${modelId} that can produce ${maxTokens} tokens (the most is ` +
+        `${Math.max(...candidates.map((e) => e.maxCompletionTokens ?? 0))}). Lower max_tokens.`,
+    );
+  }
+  const sent = sentParameters(request);
+  if (prefs.requireParameters && sent.size > 0) {
+    step(
+      "require_parameters",
+      (e) => [...sent].every((p) => supportsParameter(e, p)),
+      () => `No endpoints found for ${modelId} that support all the parameters of this request (${[...sent].join(", ")}).`,
+    );
+  }
+
+  let ordered = order(candidates, ctx);
+  if (!prefs.requireParameters) {
+    for (const param of SOFT_PREFERRED) {
+      if (sent.has(param)) ordered = stablePartition(ordered, (e) => supportsParameter(e, param));
+    }
+  }
+  return ordered;
+}
+
+/** Why an endpoint's data policy rules it out for this caller and request (empty when it does not). */
+export function dataPolicyViolations(e: EndpointInfo, request: CompletionRequest, caller: Caller): string[] {
+  const free = e.variant === "free" || (e.pricing.prompt === 0n && e.pricing.completion === 0n);
+  const reasons: string[] = [];
+  if (e.dataPolicy.training) {
+    if (request.provider.dataCollection === "deny") reasons.push("data_collection is deny and the provider may train on data");
+    else if (free ? !caller.privacy.allowFreeTraining : !caller.privacy.allowTraining) {
+      reasons.push(`${free ? "free" : "paid"} endpoints that may train on data are disabled for this account`);
+    }
+  }
+  if (e.dataPolicy.retainsPrompts) {
+    if (request.provider.zdr) reasons.push("zdr is required and the provider retains prompts");
+    else if (!caller.privacy.allowRetention) reasons.push("endpoints that retain prompts are disabled for this account");
+  }
+  return reasons;
+}
+
+/**
+ * A provider slug in `order`/`only`/`ignore` matches every endpoint of that provider; a full tag (`provider/sub`)
+ * matches that one endpoint.
+ */
+export function matchesSlug(endpoint: EndpointInfo, slug: string): boolean {
+  const wanted = slug.toLowerCase();
+  return wanted.includes("/") ? endpoint.tag === wanted : endpoint.provider.slug === wanted;
+}
+
+function supportsParameter(e: EndpointInfo, param: string): boolean {
+  if (param === "max_tokens") return e.supportedParameters.has("max_tokens") || e.supportedParameters.has("max_completion_tokens");
+  return e.supportedParameters.has(param);
+}
+
+function order(candidates: EndpointInfo[], ctx: PlanContext): EndpointInfo[] {
+  const prefs = ctx.request.provider;
+  const sort: Sort | null = prefs.sort ?? ctx.target.sort;
+  if (prefs.order && prefs.order.length > 0) {
+    const listed: EndpointInfo[] = [];
+    for (const slug of prefs.order) {
+      for (const e of candidates) if (matchesSlug(e, slug) && !listed.includes(e)) listed.push(e);
+    }
+    if (!prefs.allowFallbacks) {
+      if (listed.length === 0) {
+        throw new AppError("no_endpoints", `No endpoints found for ${ctx.target.answerId} among provider.order (${prefs.order.join(", ")}) and allow_fallbacks is false.`, {
+          metadata: { model: ctx.target.answerId, failed_routing_step: "order" },
+        });
+      }
+      return listed;
+    }
+    const rest = candidates.filter((e) => !listed.includes(e));
+    return [...listed, ...(sort ? sortBy(rest, sort, ctx) : balance(rest, ctx))];
+  }
+  const ordered = sort ? sortBy(candidates, sort, ctx) : balance(candidates, ctx);
+  return prefs.allowFallbacks ? ordered : ordered.slice(0, 1);
+}
+
+/** Deterministic order by price, throughput or latency; unknown figures go last, ties keep catalog order. */
+function sortBy(endpoints: EndpointInfo[], sort: Sort, ctx: PlanContext): EndpointInfo[] {
+  const key = (e: EndpointInfo): number => {
+    switch (sort) {
+      case "price":
+        return Number(unitPrice(e.pricing));
+      case "throughput":
+        return -(ctx.health.throughputP50(e.id) ?? Number.NEGATIVE_INFINITY);
+      case "latency":
+        return ctx.health.latencyP50(e.id) ?? Number.POSITIVE_INFINITY;
+    }
+  };
+  const healthy = endpoints.filter((e) => ctx.health.isHealthy(e.id));
+  const unhealthy = endpoints.filter((e) => !ctx.health.isHealthy(e.id));
+  const byKey = (list: EndpointInfo[]) => list.map((e) => [key(e), e] as const).sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+  return [...byKey(healthy), ...byKey(unhealthy)];
+}
+
+/**
+ * Default load balancing: healthy endpoints drawn at random without replacement, each with weight 1/price²
+ * (free endpoints weigh as much as the cheapest paid one could), then the unhealthy ones cheapest first.
+ */
+function balance(endpoints: EndpointInfo[], ctx: PlanContext): EndpointInfo[] {
+  const healthy = endpoints.filter((e) => ctx.health.isHealthy(e.id));
+  const unhealthy = endpoints.filter((e) => !ctx.health.isHealthy(e.id));
+  const prices = healthy.map((e) => Number(unitPrice(e.pricing)));
+  const cheapestPaid = Math.min(...prices.filter((p) => p > 0), Number.POSITIVE_INFINITY);
+  const floor = Number.isFinite(cheapestPaid) ? cheapestPaid : 1;
+  let pool = healthy.map((e, i) => ({ e, weight: 1 / Math.max(prices[i], floor) ** 2 }));
+  const drawn: EndpointInfo[] = [];
+  while (pool.length > 0) {
+    const total = pool.reduce((sum, item) => sum + item.weight, 0);
+    let pick = ctx.random() * total;
+    let index = pool.findIndex((item) => (pick -= item.weight) < 0);
+    if (index < 0) index = pool.length - 1;
+    drawn.push(pool[index].e);
+    pool = pool.filter((_, i) => i !== index);
+  }
+  const byPrice = [...unhealthy].sort((a, b) => Number(unitPrice(a.pricing) - unitPrice(b.pricing)));
+  return [...drawn, ...byPrice];
+}
+
+function stablePartition<T>(items: T[], first: (item: T) => boolean): T[] {
+  return [...items.filter(first), ...items.filter((item) => !first(item))];
+}
+
+function intersect(a: string[] | null, b: string[] | null): string[] | null {
+  if (!a) return b;
+  if (!b) return a;
+  const lower = new Set(a.map((s) => s.toLowerCase()));
+  return b.filter((slug) => lower.has(slug.toLowerCase()) || lower.has(slug.toLowerCase().split("/")[0]));
+}
+

@@ -1,0 +1,110 @@
+import type { Money } from "../billing/money.js";
+import type {
+  AdapterKind,
+  ApiType,
+  AttemptSummary,
+  CatalogSnapshot,
+  CompletionRequest,
+  EndpointInfo,
+  TokenUsage,
+  UpstreamEvent,
+} from "./types.js";
+
+/*
+ * The ports through which the routing core reaches the rest of Switchyard. The composition root (src/app.ts) wires
+ * an implementation of each; tests may wire their own.
+ */
+
+/** The catalog as currently loaded. Returns an immutable snapshot; callers keep it for the whole request. */
+export interface CatalogPort {
+  snapshot(): CatalogSnapshot;
+}
+
+export interface HoldRequest {
+  holdId: string;
+  accountId: string;
+  keyHash: string | null;
+  /** The new total of the hold; placing an existing hold again resizes it. */
+  amount: Money;
+  /** After this long a hold is considered orphaned and released by the reaper. */
+  ttlMs: number;
+}
+
+export type HoldOutcome =
+  | { ok: true }
+  | {
+      ok: false;
+      /** `negative_balance`: the account owes credits; `credits`: not enough available; `key_limit`: the key's limit. */
+      reason: "negative_balance" | "credits" | "key_limit";
+      /** What could have been held for this request. */
+      available: Money;
+    };
+
+/** The usage record written with a settlement. */
+export interface GenerationRecord {
+  id: string;
+  accountId: string;
+  keyHash: string | null;
+  model: string;
+  provider: string;
+  endpointId: string;
+  upstreamId: string | null;
+  apiType: ApiType;
+  streamed: boolean;
+  cancelled: boolean;
+  finishReason: string | null;
+  nativeFinishReason: string | null;
+  usage: TokenUsage;
+  usageCounted: boolean;
+  cost: Money;
+  latencyMs: number | null;
+  generationTimeMs: number | null;
+  attempts: AttemptSummary[];
+  /** Only when the account opted in to prompt logging; otherwise null and never stored. */
+  promptText: string | null;
+  completionText: string | null;
+  createdAt: Date;
+}
+
+/**
+ * Credits: holds placed at admission and the settlement that debits the real cost. Implementations make each call
+ * atomic; `settle` debits, releases the hold, counts the key's usage and writes the generation record together.
+ */
+export interface CreditsPort {
+  hold(request: HoldRequest): Promise<HoldOutcome>;
+  release(holdId: string): Promise<void>;
+  settle(settlement: { holdId: string; description: string; generation: GenerationRecord }): Promise<void>;
+}
+
+/** One upstream call. `signal` aborts it (timeouts, client disconnect). */
+export interface UpstreamCall {
+  endpoint: EndpointInfo;
+  request: CompletionRequest;
+  /** The request's parameters reduced to what this endpoint accepts (unless `require_parameters` made that moot). */
+  params: Record<string, unknown>;
+  connectTimeoutMs: number;
+  signal: AbortSignal;
+}
+
+/**
+ * A provider adapter: one per upstream protocol. `send` resolves once the upstream has accepted the request (2xx
+ * headers), with the events of the answer; it rejects with an `AppError` (classified: retryable or not, with
+ * `provider_name` and the upstream's body in metadata) when the upstream refuses or cannot be reached. The iterable
+ * throws an `AppError` if the answer breaks off; it ends normally only on a complete answer.
+ */
+export interface ProviderAdapter {
+  readonly kind: AdapterKind;
+  send(call: UpstreamCall): Promise<AsyncIterable<UpstreamEvent>>;
+}
+
+export interface AdapterRegistry {
+  get(kind: AdapterKind): ProviderAdapter | undefined;
+  kinds(): ReadonlySet<AdapterKind>;
+}
+
+/** Milliseconds since the epoch; injectable so tests of health windows need no real waiting. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,66 @@
+import { mulDivRound, type Money } from "../billing/money.js";
+import type { EndpointInfo, FinishReason, Pricing, TokenUsage } from "./types.js";
+
+/**
+ * What a generation costs, in exact picodollars.
+ *
+ * Rule: every token class is priced at its own per-token price (integers, so exact), plus the per-request and
+ * per-image fees. Cached prompt tokens are charged at the cache-read price instead of the prompt price; reasoning
+ * tokens are part of the completion tokens and charged at the reasoning price when the endpoint has one. The only
+ * rounding is the prompt-logging discount (1%), rounded half away from zero to the picodollar, once per generation.
+ */
+
+/** The prompt-logging discount: accounts that opt in pay 99%. */
+export const LOGGING_DISCOUNT = { numerator: 99n, denominator: 100n };
+
+export interface CostInputs {
+  usage: TokenUsage;
+  images: number;
+  /** How the answer ended (null: cancelled before it finished). */
+  finishReason: FinishReason | null;
+  discounted: boolean;
+}
+
+export function generationCost(pricing: Pricing, inputs: CostInputs): Money {
+  const { usage } = inputs;
+  // Zero completion insurance: a failed answer, or one that produced nothing and did not finish, costs nothing.
+  // A cancelled answer (no finish reason) pays for what was generated.
+  const chargeTokens =
+    inputs.finishReason !== "error" && (inputs.finishReason !== null || usage.completionTokens > 0);
+  let cost = pricing.request + BigInt(inputs.images) * pricing.image;
+  if (chargeTokens) {
+    const cached = Math.min(usage.cachedTokens, usage.promptTokens);
+    const reasoning = Math.min(usage.reasoningTokens, usage.completionTokens);
+    cost += BigInt(usage.promptTokens - cached) * pricing.prompt;
+    cost += BigInt(cached) * (pricing.cacheRead ?? pricing.prompt);
+    cost += BigInt(usage.cacheWriteTokens) * (pricing.cacheWrite ?? 0n);
+    cost += BigInt(usage.completionTokens - reasoning) * pricing.completion;
+    cost += BigInt(reasoning) * (pricing.reasoning ?? pricing.completion);
+  } else {
+    cost = 0n;
+  }
+  return inputs.discounted ? mulDivRound(cost, LOGGING_DISCOUNT.numerator, LOGGING_DISCOUNT.denominator) : cost;
+}
+
+/**
+ * The most a request can cost on this endpoint: every prompt token at the prompt price, the largest possible answer
+ * at the dearer of the completion and reasoning prices, and the fixed fees. This is the credit hold.
+ */
+export function worstCaseCost(endpoint: EndpointInfo, promptTokens: number, maxTokens: number | null, images: number): Money {
+  const p = endpoint.pricing;
+  const output = BigInt(maxOutputTokens(endpoint, promptTokens, maxTokens));
+  const outputPrice = p.reasoning !== null && p.reasoning > p.completion ? p.reasoning : p.completion;
+  return p.request + BigInt(images) * p.image + BigInt(promptTokens) * p.prompt + output * outputPrice;
+}
+
+/** The largest answer this endpoint may produce for the request: `max_tokens`, else the endpoint's limit, within the context. */
+export function maxOutputTokens(endpoint: EndpointInfo, promptTokens: number, maxTokens: number | null): number {
+  const room = Math.max(endpoint.contextLength - promptTokens, 0);
+  const limit = maxTokens ?? endpoint.maxCompletionTokens ?? room;
+  return Math.min(limit, room);
+}
+
+/** Prompt + completion per-token price: the figure `sort: "price"` and the default 1/price² weighting compare. */
+export function unitPrice(pricing: Pricing): Money {
+  return pricing.prompt + pricing.completion;
+}

@@ -1,0 +1,98 @@
+import { AppError } from "../errors.js";
+import type { CatalogSnapshot, EndpointInfo, EndpointVariant, ModelInfo, Sort } from "./types.js";
+
+/**
+ * Model ids and their variant suffixes. Static variants pick a set of endpoints from the catalog and show as their own
+ * ids in `/models`: `:free`, `:extended`, `:thinking`, and `:beta` (the standard endpoints without Switchyard's
+ * moderation step). Dynamic variants work on any model and change routing: `:nitro` sorts by throughput, `:floor` by
+ * price. Suffixes stack (`author/model:free:nitro`).
+ */
+export const STATIC_SUFFIXES = ["free", "extended", "thinking", "beta"] as const;
+export const DYNAMIC_SUFFIXES = ["nitro", "floor", "online"] as const;
+
+/** The most model ids a request may name (`model` plus the `models` fall-backs). */
+export const MAX_MODELS = 3;
+
+/** A requested model id, resolved against the catalog. */
+export interface ModelTarget {
+  /** The id as the client sent it. */
+  requested: string;
+  model: ModelInfo;
+  /** The endpoint set to route among. */
+  variant: EndpointVariant;
+  /** The id reported as `model` and billed: the base id with its static variant. */
+  answerId: string;
+  /** `:nitro` / `:floor`. */
+  sort: Sort | null;
+  /** `:beta`: skip the moderation step. */
+  skipModeration: boolean;
+  /** `:thinking` on a model without dedicated thinking endpoints: reasoning is switched on. */
+  forceReasoning: boolean;
+}
+
+export function resolveModel(requested: string, snapshot: CatalogSnapshot): ModelTarget {
+  const [base, ...suffixes] = requested.split(":");
+  const model = snapshot.models.get(base);
+  if (!model) {
+    throw new AppError("model_not_found", `${requested} is not a valid model ID.`, { metadata: { model: requested } });
+  }
+  let variant: EndpointVariant = "standard";
+  let sort: Sort | null = null;
+  let skipModeration = false;
+  let forceReasoning = false;
+  const statics: string[] = [];
+  for (const suffix of suffixes) {
+    switch (suffix) {
+      case "free":
+      case "extended":
+      case "thinking":
+        statics.push(suffix);
+        variant = suffix;
+        break;
+      case "beta":
+        skipModeration = true;
+        break;
+      case "nitro":
+        sort = "throughput";
+        break;
+      case "floor":
+        sort = "price";
+        break;
+      case "online":
+        throw new AppError("invalid_request", `The :online variant (web search) is not available on this server yet.`, {
+          metadata: { model: requested },
+        });
+      default:
+        throw new AppError("model_not_found", `${requested} is not a valid model ID: unknown variant ":${suffix}".`, {
+          metadata: { model: requested, variants: [...STATIC_SUFFIXES, ...DYNAMIC_SUFFIXES] },
+        });
+    }
+  }
+  if (statics.length > 1) {
+    throw new AppError("invalid_request", `${requested} combines the variants ${statics.map((s) => `:${s}`).join(" and ")}; use one.`);
+  }
+  if (variant !== "standard" && !model.endpoints.some((e) => e.variant === variant)) {
+    if (variant === "thinking" && model.endpoints.some((e) => e.variant === "standard" && e.supportedParameters.has("reasoning"))) {
+      variant = "standard";
+      forceReasoning = true;
+    } else {
+      throw new AppError("model_not_found", `${requested} is not a valid model ID: ${base} has no :${variant} variant.`, {
+        metadata: { model: requested },
+      });
+    }
+  }
+  const answerSuffix = [...statics, ...(skipModeration ? ["beta"] : [])].map((s) => `:${s}`).join("");
+  return { requested, model, variant, answerId: `${base}${answerSuffix}`, sort, skipModeration, forceReasoning };
+}
+
+/** The ids a model is listed under in `/models`: its base id for standard endpoints and one id per static variant. */
+export function listedVariants(model: ModelInfo): Array<{ id: string; variant: EndpointVariant; endpoints: EndpointInfo[] }> {
+  const variants: EndpointVariant[] = ["standard", "free", "extended", "thinking"];
+  return variants
+    .map((variant) => ({
+      id: variant === "standard" ? model.id : `${model.id}:${variant}`,
+      variant,
+      endpoints: model.endpoints.filter((e) => e.variant === variant),
+    }))
+    .filter((v) => v.endpoints.length > 0);
+}

@@ -1,0 +1,640 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { formatUsd, type Money } from "../billing/money.js";
+import { AppError, toAppError } from "../errors.js";
+import { AnswerAccumulator } from "../streaming/accumulator.js";
+import { normaliseFinishReason } from "./finish-reason.js";
+import type { HealthTracker } from "./health.js";
+import { planEndpoints, ROUTABLE_PARAMETERS } from "./plan.js";
+import type { AdapterRegistry, CatalogPort, Clock, CreditsPort, GenerationRecord } from "./ports.js";
+import { generationCost, maxOutputTokens, worstCaseCost } from "./pricing.js";
+import { MAX_MODELS, resolveModel, type ModelTarget } from "./resolve.js";
+import { sleep } from "./sleep.js";
+import { countImages, countPromptTokens, countTextTokens, messagesText } from "./tokens.js";
+import type {
+  AttemptSummary,
+  Caller,
+  CompletionRequest,
+  CompletionResult,
+  EndpointInfo,
+  FinishReason,
+  RunEvent,
+  TokenUsage,
+  UpstreamEvent,
+} from "./types.js";
+
+/**
+ * The routing core: one completion request, from the catalog to the ledger.
+ *
+ * `start` resolves the model ids, plans the first model that can serve the request and places the credit hold; it
+ * rejects with a request error (400/402/404…) before anything is sent upstream. The returned run then attempts the
+ * planned endpoints in order — moving on after connection errors, timeouts, 408, 429 (honouring `Retry-After`) and
+ * 5xx, moving to the next model in `models` after any other failure — until one starts answering. From that first
+ * token on there is no fail-over: a later failure ends the run with an error result. Every run ends settled: the cost
+ * debited with the generation record, or the hold released.
+ */
+
+export interface RouterOptions {
+  connectTimeoutMs: number;
+  /** Streamed attempts: from sending the request to the first token. */
+  firstTokenTimeoutMs: number;
+  /** Streamed attempts: the longest silence between two events. */
+  idleTimeoutMs: number;
+  /** The whole request, all attempts included. */
+  requestTimeoutMs: number;
+  /** Upstream attempts per request, across all models and endpoints. */
+  maxAttempts: number;
+}
+
+export interface RouterLogger {
+  warn(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+}
+
+export interface RouterDeps {
+  catalog: CatalogPort;
+  credits: CreditsPort;
+  adapters: AdapterRegistry;
+  health: HealthTracker;
+  clock: Clock;
+  random: () => number;
+  options: RouterOptions;
+  logger: RouterLogger;
+}
+
+/** A started completion: iterate it for `start`, `chunk` and one final `done` event. */
+export interface CompletionRun extends AsyncIterable<RunEvent> {
+  /** The generation id (`gen-…`), known before any output. */
+  readonly id: string;
+  /** Unix seconds when the request arrived (`created` on every chunk). */
+  readonly created: number;
+}
+
+/** Each endpoint is tried at most this often per request. */
+const ATTEMPTS_PER_ENDPOINT = 2;
+/** The router waits at most this long for a `Retry-After` before giving up on an endpoint for this request. */
+const MAX_RETRY_WAIT_MS = 10_000;
+const BACKOFF_BASE_MS = 250;
+/** Holds outlive the request by this much before the reaper may take them. */
+const HOLD_GRACE_MS = 5 * 60_000;
+const SETTLE_RETRY_DELAYS_MS = [100, 500, 2000];
+
+/** Why the router aborted an upstream call. */
+class Abort {
+  constructor(readonly kind: "client" | "deadline" | "first_token" | "idle") {}
+}
+
+export class CompletionRouter {
+  constructor(private readonly deps: RouterDeps) {}
+
+  async start(request: CompletionRequest, caller: Caller, signal: AbortSignal): Promise<CompletionRun> {
+    if (request.models.length === 0) throw new AppError("invalid_request", "A model is required: set `model` (or `models`).");
+    if (request.models.length > MAX_MODELS) {
+      throw new AppError("invalid_request", `'models' array must have ${MAX_MODELS} items or fewer (including \`model\`).`);
+    }
+    const snapshot = this.deps.catalog.snapshot();
+    const targets = request.models.map((id) => resolveModel(id, snapshot));
+    const run = new Run(this.deps, request, caller, targets, signal);
+    await run.admitFirst();
+    return run;
+  }
+}
+
+interface Committed {
+  endpoint: EndpointInfo;
+  target: ModelTarget;
+  iterator: AsyncIterator<UpstreamEvent>;
+  first: UpstreamEvent | null;
+  controller: AbortController;
+  sentAt: number;
+  firstTokenAt: number;
+}
+
+class Run implements CompletionRun {
+  readonly id = generationId();
+  private readonly holdId = randomUUID();
+  readonly created = Math.floor(Date.now() / 1000);
+  private readonly startedAt: number;
+  private readonly deadline: number;
+  private readonly promptTokens: number;
+  private readonly images: number;
+  private readonly attempts: AttemptSummary[] = [];
+  /** Aborts everything: the client went away, or the request's time is up. */
+  private readonly runController = new AbortController();
+  private targetIndex = -1;
+  private plan: EndpointInfo[] = [];
+  private lastError: AppError | null = null;
+  private holdPlaced = false;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: RouterDeps,
+    private readonly request: CompletionRequest,
+    private readonly caller: Caller,
+    private readonly targets: ModelTarget[],
+    clientSignal: AbortSignal,
+  ) {
+    this.startedAt = deps.clock.now();
+    this.deadline = this.startedAt + deps.options.requestTimeoutMs;
+    this.promptTokens = countPromptTokens(request.messages, request.params.tools);
+    this.images = countImages(request.messages);
+    const onClientAbort = () => this.runController.abort(new Abort("client"));
+    if (clientSignal.aborted) onClientAbort();
+    else clientSignal.addEventListener("abort", onClientAbort, { once: true });
+  }
+
+  /** Plans and admits the first model that can take the request; throws the last error if none can. */
+  async admitFirst(): Promise<void> {
+    if (!(await this.advanceTarget())) throw this.finalError();
+    this.deadlineTimer = setTimeout(() => this.runController.abort(new Abort("deadline")), this.deps.options.requestTimeoutMs);
+    this.deadlineTimer.unref();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<RunEvent> {
+    return this.events();
+  }
+
+  private async *events(): AsyncGenerator<RunEvent> {
+    let committed: Committed | null = null;
+    const answer = new AnswerAccumulator();
+    let usage: TokenUsage | null = null;
+    let nativeFinish: string | null = null;
+    let upstreamId: string | null = null;
+    let outcome: "completed" | "failed" | "cancelled" | null = null;
+    let failure: AppError | null = null;
+    let result: CompletionResult | null = null;
+    try {
+      committed = await this.attemptUntilCommitted();
+      const { endpoint, target } = committed;
+      yield { type: "start", model: target.answerId, providerName: endpoint.provider.name, providerSlug: endpoint.provider.slug };
+      let event: UpstreamEvent | null = committed.first;
+      let first = true;
+      while (event) {
+        if (event.upstreamId) upstreamId ??= event.upstreamId;
+        if (event.usage) usage = event.usage;
+        if (event.delta || event.nativeFinishReason) {
+          const delta = first ? { role: "assistant" as const, ...event.delta } : (event.delta ?? {});
+          first = false;
+          if (event.delta) answer.add(event.delta);
+          if (event.nativeFinishReason) nativeFinish = event.nativeFinishReason;
+          yield {
+            type: "chunk",
+            chunk: {
+              delta,
+              finishReason: event.nativeFinishReason ? normaliseFinishReason(event.nativeFinishReason) : null,
+              nativeFinishReason: event.nativeFinishReason ?? null,
+            },
+          };
+        }
+        event = await this.nextEvent(committed);
+      }
+      if (first) {
+        // A complete answer with nothing in it still opens with the assistant role.
+        yield { type: "chunk", chunk: { delta: { role: "assistant", content: "" }, finishReason: null, nativeFinishReason: null } };
+      }
+      outcome = "completed";
+    } catch (error) {
+      const reason = this.runController.signal.reason;
+      if (reason instanceof Abort && reason.kind === "client") {
+        outcome = "cancelled";
+      } else if (!committed) {
+        // Nothing was output: the front door turns this into an HTTP error.
+        throw error instanceof AppError ? error : toAppError(error);
+      } else {
+        outcome = "failed";
+        failure = this.afterCommitError(error, committed);
+      }
+    } finally {
+      clearTimeout(this.deadlineTimer);
+      if (!committed) {
+        // Failed, or the client left, before any output: nothing to charge.
+        this.runController.abort(new Abort("client"));
+        await this.releaseHold();
+      } else {
+        // `outcome` is still null when the consumer stopped iterating (the client went away) at a yield.
+        outcome ??= "cancelled";
+        committed.controller.abort(new Abort("client"));
+        result = await this.settle(committed, { answer, usage, nativeFinish, upstreamId, failure, cancelled: outcome === "cancelled" });
+      }
+    }
+    if (result) yield { type: "done", result };
+  }
+
+  /** Tries endpoints (and then the next models) until one starts answering. */
+  private async attemptUntilCommitted(): Promise<Committed> {
+    for (;;) {
+      const committed = await this.attemptCurrentTarget();
+      if (committed) return committed;
+      if (this.runController.signal.aborted) throw this.abortError();
+      if (!(await this.advanceTarget())) throw this.finalError();
+    }
+  }
+
+  /** Moves to the next model that plans and admits. False when none is left; `lastError` says why. */
+  private async advanceTarget(): Promise<boolean> {
+    while (this.targetIndex + 1 < this.targets.length) {
+      this.targetIndex += 1;
+      const target = this.targets[this.targetIndex];
+      try {
+        const plan = planEndpoints({
+          target,
+          request: this.request,
+          caller: this.caller,
+          promptTokens: this.promptTokens,
+          images: this.images,
+          health: this.deps.health,
+          random: this.deps.random,
+        });
+        this.plan = await this.admit(target, plan);
+        return true;
+      } catch (error) {
+        this.lastError = toAppError(error);
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Holds the worst-case cost of the dearest planned endpoint. When that does not fit, the plan shrinks to the
+   * endpoints whose worst case does; when none fits, 402 with `metadata.limit_source`.
+   */
+  private async admit(target: ModelTarget, plan: EndpointInfo[]): Promise<EndpointInfo[]> {
+    const worst = (e: EndpointInfo) => worstCaseCost(e, this.promptTokens, this.request.maxTokens, this.images);
+    const maxOf = (endpoints: EndpointInfo[]) => endpoints.reduce((max, e) => (worst(e) > max ? worst(e) : max), 0n);
+    const hold = (amount: Money) =>
+      this.deps.credits.hold({
+        holdId: this.holdId,
+        accountId: this.caller.accountId,
+        keyHash: this.caller.keyHash,
+        amount,
+        ttlMs: this.deps.options.requestTimeoutMs + HOLD_GRACE_MS,
+      });
+    let outcome = await hold(maxOf(plan));
+    if (!outcome.ok && outcome.reason !== "negative_balance") {
+      const available = outcome.available;
+      const affordable = plan.filter((e) => worst(e) <= available);
+      if (affordable.length > 0) {
+        outcome = await hold(maxOf(affordable));
+        if (outcome.ok) plan = affordable;
+      }
+    }
+    if (outcome.ok) {
+      this.holdPlaced = true;
+      return plan;
+    }
+    throw this.paymentError(target, plan, outcome.reason, outcome.available);
+  }
+
+  private paymentError(target: ModelTarget, plan: EndpointInfo[], reason: "negative_balance" | "credits" | "key_limit", available: Money): AppError {
+    const limitSource = reason === "key_limit" ? "key_limit" : "credits";
+    if (reason === "negative_balance") {
+      return new AppError("payment_required", "Your account has a negative balance. Add credits to make requests, including to free models.", {
+        metadata: { limit_source: limitSource, model: target.answerId },
+      });
+    }
+    const cheapest = plan.reduce((a, b) => (b.pricing.completion < a.pricing.completion ? b : a));
+    const requested = maxOutputTokens(cheapest, this.promptTokens, this.request.maxTokens);
+    const fixed = cheapest.pricing.request + BigInt(this.images) * cheapest.pricing.image + BigInt(this.promptTokens) * cheapest.pricing.prompt;
+    const perToken = cheapest.pricing.completion > 0n ? cheapest.pricing.completion : 1n;
+    const affordable = available > fixed ? Number((available - fixed) / perToken) : 0;
+    const where = reason === "key_limit" ? "this key's limit" : "your credits";
+    return new AppError(
+      "payment_required",
+      `This request requires more credits, or fewer max_tokens. You requested up to ${requested} tokens, but ${where} can only afford ${affordable}.` +
+        (reason === "key_limit" ? " Raise the key's limit or wait for it to reset." : " Add credits to continue."),
+      { metadata: { limit_source: limitSource, model: target.answerId, available: formatUsd(available > 0n ? available : 0n) } },
+    );
+  }
+
+  /** Tries the current model's plan. Returns null when it is exhausted (or failed in a way another model may not). */
+  private async attemptCurrentTarget(): Promise<Committed | null> {
+    const target = this.targets[this.targetIndex];
+    const tries = new Map<string, { count: number; retryAt: number }>();
+    const { health, clock } = this.deps;
+    let triedAny = false;
+    for (;;) {
+      if (this.runController.signal.aborted) return null;
+      if (this.attempts.length >= this.deps.options.maxAttempts) return null;
+      const now = clock.now();
+      let next: EndpointInfo | null = null;
+      let soonest = Number.POSITIVE_INFINITY;
+      for (const endpoint of this.plan) {
+        const tried = tries.get(endpoint.id);
+        if (tried && tried.count >= ATTEMPTS_PER_ENDPOINT) continue;
+        const readyAt = Math.max(tried?.retryAt ?? 0, health.availableAt(endpoint.id) ?? 0);
+        if (readyAt > now) {
+          soonest = Math.min(soonest, readyAt);
+          continue;
+        }
+        if (!health.tryAcquire(endpoint.id)) continue;
+        next = endpoint;
+        break;
+      }
+      if (!next) {
+        if (soonest - now <= MAX_RETRY_WAIT_MS && soonest < this.deadline) {
+          await sleep(soonest - now, this.runController.signal).catch(() => {});
+          continue;
+        }
+        if (!triedAny) {
+          // Every endpoint is cooling down or behind an open breaker: say so, and when to come back.
+          this.lastError = new AppError("provider_unavailable", `No provider of ${target.answerId} is taking requests right now. Try again shortly.`, {
+            metadata: { model: target.answerId },
+            retryAfterMs: Number.isFinite(soonest) ? Math.max(0, soonest - now) : undefined,
+          });
+        }
+        return null;
+      }
+      triedAny = true;
+      const result = await this.attemptOnce(target, next);
+      if ("endpoint" in result) return result;
+      const error = result.error;
+      this.lastError = error;
+      const tried = tries.get(next.id) ?? { count: 0, retryAt: 0 };
+      tried.count += 1;
+      if (!error.spec.retryable) {
+        // The request itself was refused (context length, content policy, bad request): no other endpoint of this
+        // model is likely to differ, so the next model in `models` gets its turn.
+        return null;
+      }
+      const backoff = BACKOFF_BASE_MS * 2 ** (tried.count - 1) * (0.5 + this.deps.random() / 2);
+      if (error.retryAfterMs !== undefined) {
+        health.coolDown(next.id, clock.now() + error.retryAfterMs);
+        if (error.retryAfterMs > MAX_RETRY_WAIT_MS) tried.count = ATTEMPTS_PER_ENDPOINT;
+      }
+      tried.retryAt = clock.now() + Math.max(backoff, error.retryAfterMs ?? 0);
+      tries.set(next.id, tried);
+    }
+  }
+
+  /** One upstream call, up to its first token. */
+  private async attemptOnce(target: ModelTarget, endpoint: EndpointInfo): Promise<Committed | { error: AppError }> {
+    const { clock, health, options } = this.deps;
+    const controller = new AbortController();
+    const stopOnRunAbort = () => controller.abort(this.runController.signal.reason);
+    this.runController.signal.addEventListener("abort", stopOnRunAbort, { once: true });
+    const sentAt = clock.now();
+    const firstTokenTimer = this.request.stream
+      ? setTimeout(() => controller.abort(new Abort("first_token")), options.firstTokenTimeoutMs)
+      : undefined;
+    const summary = (status: number | null, error: string | null) =>
+      this.attempts.push({
+        provider: endpoint.provider.slug,
+        model: target.answerId,
+        endpoint: endpoint.id,
+        status,
+        error,
+        latencyMs: clock.now() - sentAt,
+      });
+    try {
+      const adapter = this.deps.adapters.get(endpoint.provider.adapter);
+      if (!adapter) throw new AppError("provider_error", `No adapter for ${endpoint.provider.adapter}.`);
+      const events = await adapter.send({
+        endpoint,
+        request: this.request,
+        params: paramsFor(endpoint, this.request),
+        connectTimeoutMs: options.connectTimeoutMs,
+        signal: controller.signal,
+      });
+      const iterator = events[Symbol.asyncIterator]();
+      let first: UpstreamEvent | null = null;
+      let pending: UpstreamEvent = {};
+      for (;;) {
+        const step = await iterator.next();
+        if (step.done) break;
+        const event = step.value;
+        // Events before the first token (role-only chunks, ids) are folded into it.
+        pending = { ...pending, ...event, delta: event.delta ?? pending.delta };
+        if (event.delta || event.nativeFinishReason) {
+          first = pending;
+          break;
+        }
+      }
+      // A stream that completed without a token is an empty answer: commit to it as well.
+      first ??= pending;
+      clearTimeout(firstTokenTimer);
+      summary(200, null);
+      return { endpoint, target, iterator, first, controller, sentAt, firstTokenAt: clock.now() };
+    } catch (caught) {
+      clearTimeout(firstTokenTimer);
+      this.runController.signal.removeEventListener("abort", stopOnRunAbort);
+      const reason = controller.signal.reason;
+      let error: AppError;
+      if (reason instanceof Abort) {
+        if (reason.kind === "client" || reason.kind === "deadline") {
+          summary(null, reason.kind === "client" ? "cancelled" : "request timeout");
+          return { error: this.abortError() };
+        }
+        error = new AppError("timeout", `${endpoint.provider.name} sent no first token within ${options.firstTokenTimeoutMs} ms.`, {
+          metadata: { provider_name: endpoint.provider.name, provider_code: null },
+        });
+      } else {
+        error = caught instanceof AppError ? caught : new AppError("provider_error", `${endpoint.provider.name} failed.`, { cause: caught });
+      }
+      const status = typeof error.metadata?.provider_code === "number" ? error.metadata.provider_code : null;
+      summary(status, error.message);
+      health.record(endpoint.id, { ok: false, rateLimited: status === 429, ttftMs: null, tokensPerSecond: null });
+      return { error };
+    }
+  }
+
+  /** The next upstream event after the first, within the idle timeout; null at the end of a complete answer. */
+  private async nextEvent(committed: Committed): Promise<UpstreamEvent | null> {
+    const timer = this.request.stream
+      ? setTimeout(() => committed.controller.abort(new Abort("idle")), this.deps.options.idleTimeoutMs)
+      : undefined;
+    try {
+      const step = await committed.iterator.next();
+      return step.done ? null : step.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** What a failure after the first token was: the request's deadline, the idle timeout, or the provider's error. */
+  private afterCommitError(error: unknown, committed: Committed): AppError {
+    const runReason = this.runController.signal.reason;
+    if (runReason instanceof Abort && runReason.kind === "deadline") return this.abortError();
+    const { provider } = committed.endpoint;
+    const attemptReason = committed.controller.signal.reason;
+    if (attemptReason instanceof Abort && attemptReason.kind === "idle") {
+      return new AppError("timeout", `${provider.name} stopped sending tokens for ${this.deps.options.idleTimeoutMs} ms.`, {
+        metadata: { provider_name: provider.name, provider_code: null },
+      });
+    }
+    if (error instanceof AppError) return error;
+    return new AppError("provider_error", `${provider.name} failed mid-answer.`, {
+      metadata: { provider_name: provider.name, provider_code: null },
+      cause: error,
+    });
+  }
+
+  private abortError(): AppError {
+    const reason = this.runController.signal.reason;
+    if (reason instanceof Abort && reason.kind === "deadline") {
+      return new AppError("timeout", `The request did not complete within ${this.deps.options.requestTimeoutMs} ms.`);
+    }
+    return new AppError("cancelled");
+  }
+
+  private finalError(): AppError {
+    const error = this.lastError ?? new AppError("provider_unavailable");
+    if (this.attempts.length === 0) return error;
+    return new AppError(error.code, error.message, {
+      metadata: {
+        ...error.metadata,
+        attempts: this.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error })),
+      },
+      headers: error.headers,
+      retryAfterMs: error.retryAfterMs,
+      cause: error,
+    });
+  }
+
+  private async releaseHold(): Promise<void> {
+    if (!this.holdPlaced) return;
+    this.holdPlaced = false;
+    await this.deps.credits.release(this.holdId).catch((error: unknown) => {
+      this.deps.logger.error({ err: error, holdId: this.holdId }, "releasing a credit hold failed; the reaper will release it");
+    });
+  }
+
+  private async settle(
+    committed: Committed,
+    outcome: {
+      answer: AnswerAccumulator;
+      usage: TokenUsage | null;
+      nativeFinish: string | null;
+      upstreamId: string | null;
+      failure: AppError | null;
+      cancelled: boolean;
+    },
+  ): Promise<CompletionResult> {
+    this.holdPlaced = false;
+    const { endpoint, target } = committed;
+    const { answer, failure, cancelled } = outcome;
+    const now = this.deps.clock.now();
+    const usageCounted = outcome.usage === null;
+    const usage: TokenUsage = outcome.usage ?? {
+      promptTokens: this.promptTokens,
+      completionTokens: countTextTokens(answer.generatedText),
+      reasoningTokens: countTextTokens(answer.reasoning),
+      cachedTokens: 0,
+      cacheWriteTokens: 0,
+    };
+    const finishReason: FinishReason | null = failure
+      ? "error"
+      : cancelled
+        ? null
+        : normaliseFinishReason(outcome.nativeFinish);
+    const cost = generationCost(endpoint.pricing, {
+      usage,
+      images: this.images,
+      finishReason,
+      discounted: this.caller.logPrompts,
+    });
+    const latencyMs = committed.firstTokenAt - this.startedAt;
+    const generationTimeMs = now - committed.firstTokenAt;
+    if (!failure && !cancelled) {
+      const tokensPerSecond = generationTimeMs > 0 && usage.completionTokens > 1 ? (usage.completionTokens * 1000) / generationTimeMs : null;
+      this.deps.health.record(endpoint.id, {
+        ok: true,
+        rateLimited: false,
+        ttftMs: this.request.stream ? committed.firstTokenAt - committed.sentAt : null,
+        tokensPerSecond: this.request.stream ? tokensPerSecond : null,
+      });
+    } else if (failure) {
+      this.deps.health.record(endpoint.id, { ok: false, rateLimited: false, ttftMs: null, tokensPerSecond: null });
+      const last = this.attempts[this.attempts.length - 1];
+      if (last) last.error = failure.message;
+    }
+    const record: GenerationRecord = {
+      id: this.id,
+      accountId: this.caller.accountId,
+      keyHash: this.caller.keyHash,
+      model: target.answerId,
+      provider: endpoint.provider.slug,
+      endpointId: endpoint.id,
+      upstreamId: outcome.upstreamId,
+      apiType: this.request.apiType,
+      streamed: this.request.stream,
+      cancelled,
+      finishReason,
+      nativeFinishReason: outcome.nativeFinish,
+      usage,
+      usageCounted,
+      cost,
+      latencyMs,
+      generationTimeMs,
+      attempts: this.attempts,
+      promptText: this.caller.logPrompts ? messagesText(this.request.messages) : null,
+      completionText: this.caller.logPrompts ? answer.content : null,
+      createdAt: new Date(this.startedAt),
+    };
+    await this.settleWithRetries(record);
+    return {
+      id: this.id,
+      created: this.created,
+      model: target.answerId,
+      providerSlug: endpoint.provider.slug,
+      providerName: endpoint.provider.name,
+      endpointId: endpoint.id,
+      upstreamId: outcome.upstreamId,
+      content: answer.content,
+      reasoning: answer.reasoning,
+      toolCalls: answer.toolCalls,
+      finishReason: finishReason ?? "stop",
+      nativeFinishReason: outcome.nativeFinish,
+      usage,
+      usageCounted,
+      cost,
+      cancelled,
+      streamed: this.request.stream,
+      error: failure,
+      attempts: this.attempts,
+      latencyMs,
+      generationTimeMs,
+    };
+  }
+
+  private async settleWithRetries(record: GenerationRecord): Promise<void> {
+    const description = `${record.model} via ${record.provider}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.credits.settle({ holdId: this.holdId, description, generation: record });
+        return;
+      } catch (error) {
+        if (attempt >= SETTLE_RETRY_DELAYS_MS.length) {
+          this.deps.logger.error({ err: error, generationId: record.id, cost: formatUsd(record.cost) }, "settling a generation failed");
+          return;
+        }
+        await sleep(SETTLE_RETRY_DELAYS_MS[attempt]);
+      }
+    }
+  }
+}
+
+/**
+ * The request's parameters for one endpoint: routable parameters the endpoint does not declare are dropped (OpenRouter
+ * drops unsupported parameters silently unless `require_parameters` is set, in which case planning already kept only
+ * endpoints supporting all of them). Parameters Switchyard does not know pass through untouched.
+ */
+function paramsFor(endpoint: EndpointInfo, request: CompletionRequest): Record<string, unknown> {
+  if (endpoint.supportedParameters.size === 0) return request.params;
+  const params: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(request.params)) {
+    if (ROUTABLE_PARAMETERS.has(name) && !endpoint.supportedParameters.has(name)) {
+      if (!(name === "max_tokens" && endpoint.supportedParameters.has("max_completion_tokens"))) continue;
+    }
+    params[name] = value;
+  }
+  return params;
+}
+
+const ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** `gen-<unix seconds>-<20 random base62 characters>`, like OpenRouter's generation ids. */
+export function generationId(): string {
+  const bytes = randomBytes(20);
+  let suffix = "";
+  for (const byte of bytes) suffix += ID_ALPHABET[byte % 62];
+  return `gen-${Math.floor(Date.now() / 1000)}-${suffix}`;
+}

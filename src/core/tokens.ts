@@ -1,0 +1,76 @@
+import { countTokens } from "gpt-tokenizer";
+import type { ChatMessage, ContentPart } from "./types.js";
+
+/**
+ * Token counting for admission (the worst-case hold) and for providers that report no usage. It uses OpenAI's
+ * o200k tokenizer for every model: exact for OpenAI models, a close estimate for others, and always far better than
+ * characters ÷ 4. Billing uses the provider's own counts whenever it reports them.
+ */
+
+/** Special-token text in user input is counted as plain text, never rejected. */
+const AS_PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+
+/** Per-message framing tokens in OpenAI's chat format, and the tokens that prime the reply. */
+const TOKENS_PER_MESSAGE = 3;
+const TOKENS_PER_NAME = 1;
+const REPLY_PRIMING_TOKENS = 3;
+
+/**
+ * A conservative stand-in for an image's prompt tokens (a high-detail 1024×1024 image is ~765 tokens for GPT-4o;
+ * other providers charge more), so holds cover images without fetching them.
+ */
+export const TOKENS_PER_IMAGE_ESTIMATE = 1500;
+
+export function countTextTokens(text: string): number {
+  return text.length === 0 ? 0 : countTokens(text, AS_PLAIN_TEXT);
+}
+
+/** Prompt tokens of a chat request, including message framing, tool definitions and an estimate per image. */
+export function countPromptTokens(messages: readonly ChatMessage[], tools?: unknown): number {
+  let total = REPLY_PRIMING_TOKENS;
+  for (const message of messages) {
+    total += TOKENS_PER_MESSAGE + countTextTokens(message.role);
+    if (message.name) total += TOKENS_PER_NAME + countTextTokens(message.name);
+    total += contentTokens(message.content);
+    for (const call of message.tool_calls ?? []) {
+      total += countTextTokens(call.function?.name ?? "") + countTextTokens(call.function?.arguments ?? "");
+    }
+  }
+  if (tools) total += countTextTokens(JSON.stringify(tools));
+  return total;
+}
+
+/** The number of image parts in the messages (priced per image, and counted in the prompt estimate). */
+export function countImages(messages: readonly ChatMessage[]): number {
+  let images = 0;
+  for (const message of messages) {
+    if (Array.isArray(message.content)) images += message.content.filter((part) => part.type === "image_url").length;
+  }
+  return images;
+}
+
+function contentTokens(content: string | ContentPart[] | null): number {
+  if (content === null) return 0;
+  if (typeof content === "string") return countTextTokens(content);
+  let total = 0;
+  for (const part of content) {
+    if (part.type === "text" && typeof part.text === "string") total += countTextTokens(part.text);
+    else if (part.type === "image_url") total += TOKENS_PER_IMAGE_ESTIMATE;
+  }
+  return total;
+}
+
+/** Text of the messages, for prompt logging (accounts that opted in). */
+export function messagesText(messages: readonly ChatMessage[]): string {
+  return messages
+    .map((m) => {
+      const text =
+        typeof m.content === "string"
+          ? m.content
+          : (m.content ?? [])
+              .map((part) => (part.type === "text" ? String(part.text) : `[${part.type}]`))
+              .join("\n");
+      return `${m.role}: ${text}`;
+    })
+    .join("\n");
+}

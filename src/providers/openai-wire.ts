@@ -1,0 +1,199 @@
+import { AppError } from "../errors.js";
+import type { UpstreamCall } from "../core/ports.js";
+import type { Delta, ProviderInfo, TokenUsage, ToolCallDelta, UpstreamEvent } from "../core/types.js";
+import { SseParser } from "../streaming/sse-parser.js";
+import { classifyInBandError, classifyUpstreamError } from "./upstream-errors.js";
+
+/**
+ * The OpenAI chat-completions wire format, shared by every adapter that speaks it (`openai-compatible`, and the
+ * simulated provider, which produces the same bytes in-process): the request body, and the reading of a response —
+ * JSON or server-sent events — into canonical upstream events.
+ */
+
+/** A response as the transport delivered it. */
+export interface WireResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Uint8Array | string>;
+}
+
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** The upstream request body: the client's parameters as reduced for this endpoint, with the upstream model name. */
+export function chatRequestBody(call: UpstreamCall): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    ...call.params,
+    model: call.endpoint.upstreamModel,
+    messages: call.request.messages,
+    stream: call.request.stream,
+  };
+  // Usage in streams: OpenAI sends it only when asked; servers that do not know the option ignore it.
+  if (call.request.stream) body.stream_options = { include_usage: true };
+  return body;
+}
+
+/**
+ * Reads a response. A non-2xx status, or a 200 whose body is an error, rejects with the classified error. The
+ * returned events end normally only when the answer is complete: for a stream, on `[DONE]` or, tolerating servers
+ * that omit it, at the end of a stream that delivered a finish reason. A stream cut before that throws.
+ */
+export async function readChatResponse(
+  response: WireResponse,
+  provider: ProviderInfo,
+  streamRequested: boolean,
+): Promise<AsyncIterable<UpstreamEvent>> {
+  if (response.status < 200 || response.status >= 300) {
+    const text = await readText(response.body, MAX_ERROR_BODY_BYTES);
+    throw classifyUpstreamError(response.status, text, response.headers, provider);
+  }
+  const contentType = String(response.headers["content-type"] ?? "");
+  if (streamRequested && !contentType.includes("application/json")) return readEventStream(response.body, provider);
+  const text = await readText(response.body, Number.POSITIVE_INFINITY);
+  const event = parseCompletion(text, provider);
+  return (async function* () {
+    yield event;
+  })();
+}
+
+async function* readEventStream(body: AsyncIterable<Uint8Array | string>, provider: ProviderInfo): AsyncIterable<UpstreamEvent> {
+  const parser = new SseParser();
+  let finished = false;
+  let done = false;
+  const handle = function* (events: ReturnType<SseParser["push"]>): Generator<UpstreamEvent> {
+    for (const sse of events) {
+      if (done) return;
+      const data = sse.data.trim();
+      if (data === "[DONE]") {
+        done = true;
+        return;
+      }
+      if (data.length === 0) continue;
+      let chunk: Record<string, unknown>;
+      try {
+        chunk = JSON.parse(data) as Record<string, unknown>;
+      } catch {
+        // A malformed event is skipped: one bad line must not lose an otherwise good answer.
+        continue;
+      }
+      if (chunk.error !== undefined && chunk.error !== null) throw classifyInBandError(chunk.error, provider);
+      const event = chunkEvent(chunk);
+      if (event.nativeFinishReason) finished = true;
+      yield event;
+    }
+  };
+  try {
+    for await (const bytes of body) {
+      yield* handle(parser.push(bytes));
+      if (done) return;
+    }
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    // The answer was complete (finish reason seen) and only the goodbye was lost: keep it.
+    if (finished) return;
+    throw new AppError("provider_error", `${provider.name} dropped the connection mid-answer.`, {
+      metadata: { provider_name: provider.name, provider_code: null },
+      cause: error,
+    });
+  }
+  yield* handle(parser.end());
+  if (!done && !finished) {
+    throw new AppError("provider_error", `${provider.name} ended the stream before the answer was complete.`, {
+      metadata: { provider_name: provider.name, provider_code: null },
+    });
+  }
+}
+
+function chunkEvent(chunk: Record<string, unknown>): UpstreamEvent {
+  const event: UpstreamEvent = {};
+  if (typeof chunk.id === "string") event.upstreamId = chunk.id;
+  const choice = Array.isArray(chunk.choices) ? (chunk.choices[0] as Record<string, unknown> | undefined) : undefined;
+  if (choice) {
+    const delta = toDelta(choice.delta as Record<string, unknown> | undefined);
+    if (delta) event.delta = delta;
+    if (typeof choice.finish_reason === "string") event.nativeFinishReason = choice.finish_reason;
+  }
+  const usage = toUsage(chunk.usage);
+  if (usage) event.usage = usage;
+  return event;
+}
+
+function parseCompletion(text: string, provider: ProviderInfo): UpstreamEvent {
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new AppError("provider_error", `${provider.name} returned a response that is not valid JSON.`, {
+      metadata: { provider_name: provider.name, provider_code: 200 },
+    });
+  }
+  if (body.error !== undefined && body.error !== null) throw classifyInBandError(body.error, provider);
+  const choice = Array.isArray(body.choices) ? (body.choices[0] as Record<string, unknown> | undefined) : undefined;
+  if (!choice) {
+    throw new AppError("provider_error", `${provider.name} returned a response without choices.`, {
+      metadata: { provider_name: provider.name, provider_code: 200 },
+    });
+  }
+  const message = (choice.message ?? {}) as Record<string, unknown>;
+  const delta: Delta = { role: "assistant" };
+  if (typeof message.content === "string") delta.content = message.content;
+  else if (typeof choice.text === "string") delta.content = choice.text;
+  const reasoning = message.reasoning ?? message.reasoning_content;
+  if (typeof reasoning === "string" && reasoning) delta.reasoning = reasoning;
+  if (Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
+    delta.tool_calls = (message.tool_calls as Array<Record<string, unknown>>).map((call, index) => ({
+      index,
+      id: call.id as string,
+      type: "function",
+      function: call.function as { name: string; arguments: string },
+    }));
+  }
+  return {
+    upstreamId: typeof body.id === "string" ? body.id : undefined,
+    delta,
+    nativeFinishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : "stop",
+    usage: toUsage(body.usage),
+  };
+}
+
+function toDelta(raw: Record<string, unknown> | undefined): Delta | undefined {
+  if (!raw) return undefined;
+  const delta: Delta = {};
+  if (typeof raw.content === "string" && raw.content.length > 0) delta.content = raw.content;
+  const reasoning = raw.reasoning ?? raw.reasoning_content;
+  if (typeof reasoning === "string" && reasoning.length > 0) delta.reasoning = reasoning;
+  if (Array.isArray(raw.tool_calls) && raw.tool_calls.length > 0) delta.tool_calls = raw.tool_calls as ToolCallDelta[];
+  return delta.content !== undefined || delta.reasoning !== undefined || delta.tool_calls ? delta : undefined;
+}
+
+function toUsage(raw: unknown): TokenUsage | undefined {
+  if (!raw || typeof raw !== "object") return undefined;
+  const u = raw as Record<string, unknown>;
+  if (typeof u.prompt_tokens !== "number" && typeof u.completion_tokens !== "number") return undefined;
+  const promptDetails = (u.prompt_tokens_details ?? {}) as Record<string, unknown>;
+  const completionDetails = (u.completion_tokens_details ?? {}) as Record<string, unknown>;
+  return {
+    promptTokens: asCount(u.prompt_tokens),
+    completionTokens: asCount(u.completion_tokens),
+    reasoningTokens: asCount(completionDetails.reasoning_tokens),
+    cachedTokens: asCount(promptDetails.cached_tokens),
+    cacheWriteTokens: asCount(promptDetails.cache_write_tokens ?? u.cache_write_tokens),
+  };
+}
+
+function asCount(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+}
+
+async function readText(body: AsyncIterable<Uint8Array | string>, limit: number): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for await (const chunk of body) {
+      text += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+      if (text.length > limit) return text.slice(0, limit);
+    }
+  } catch {
+    // A body cut short is still worth classifying by what arrived.
+  }
+  return text + decoder.decode();
+}

@@ -1,0 +1,111 @@
+import { AppError, type ErrorCode } from "../errors.js";
+import type { ProviderInfo } from "../core/types.js";
+
+/**
+ * Turning an upstream's refusal into a classified `AppError`: the code decides whether the router moves on
+ * (`retryable`), and `metadata` keeps `provider_name`, the upstream status and its body (secrets removed, truncated)
+ * for the client to inspect, as OpenRouter does.
+ */
+
+const MAX_RAW_CHARS = 2000;
+
+const CONTEXT_LENGTH = /context[ _-]?length|context window|maximum context|prompt is too long|too many tokens|reduce the length/i;
+const CONTENT_POLICY = /content[ _-]?(policy|filter|management)|safety system|flagged|moderation/i;
+
+export function classifyUpstreamError(
+  status: number,
+  bodyText: string,
+  headers: Record<string, string | string[] | undefined>,
+  provider: ProviderInfo,
+): AppError {
+  const parsed = parseErrorBody(bodyText);
+  const signature = `${parsed.code ?? ""} ${parsed.type ?? ""} ${parsed.message ?? ""}`;
+  let code: ErrorCode;
+  if (status === 400 || status === 422) {
+    if (CONTEXT_LENGTH.test(signature)) code = "context_length_exceeded";
+    else if (CONTENT_POLICY.test(signature)) code = "content_policy_violation";
+    else code = "upstream_invalid_request";
+  } else if (status === 408) code = "timeout";
+  else if (status === 413) code = "payload_too_large";
+  else if (status === 429) code = "upstream_rate_limited";
+  else if (status === 503 || status === 529) code = "provider_unavailable";
+  else code = "provider_error";
+  const detail = parsed.message ? sanitize(parsed.message, provider) : `HTTP ${status}`;
+  const message =
+    code === "context_length_exceeded" || code === "content_policy_violation" || code === "upstream_invalid_request"
+      ? detail
+      : `${provider.name} returned an error: ${detail}`;
+  return new AppError(code, message, {
+    metadata: { provider_name: provider.name, provider_code: status, raw: sanitize(bodyText, provider).slice(0, MAX_RAW_CHARS) },
+    retryAfterMs: retryAfterMs(headers),
+  });
+}
+
+/** An error event inside a 200 response (a JSON body or an SSE event with `error`). */
+export function classifyInBandError(error: unknown, provider: ProviderInfo): AppError {
+  const body = JSON.stringify({ error });
+  const status = typeof (error as { code?: unknown })?.code === "number" ? ((error as { code: number }).code) : 502;
+  return classifyUpstreamError(status >= 400 && status < 600 ? status : 502, body, {}, provider);
+}
+
+/** A connection-level failure (refused, reset, DNS, TLS): retryable, no upstream status. */
+export function transportError(error: unknown, provider: ProviderInfo): AppError {
+  const code = (error as { code?: string })?.code ?? (error as Error)?.name ?? "unknown";
+  const reason = TRANSPORT_REASONS[code] ?? `connection failed (${code})`;
+  return new AppError("provider_error", `Could not reach ${provider.name}: ${reason}.`, {
+    metadata: { provider_name: provider.name, provider_code: null, transport: code },
+  });
+}
+
+const TRANSPORT_REASONS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  UND_ERR_SOCKET: "connection reset",
+  EPIPE: "connection reset",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host not found",
+  UND_ERR_CONNECT_TIMEOUT: "connect timeout",
+  ETIMEDOUT: "connect timeout",
+  UND_ERR_CLOSED: "connection closed",
+  CERT_HAS_EXPIRED: "TLS certificate expired",
+};
+
+/** `Retry-After` (seconds or an HTTP date) or OpenAI's `retry-after-ms`, in milliseconds. */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const ms = first(headers["retry-after-ms"]);
+  if (ms && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
+  const value = first(headers["retry-after"]);
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.ceil(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Removes the provider's key and anything that looks like an API key or bearer token from upstream text. */
+export function sanitize(text: string, provider: ProviderInfo): string {
+  let out = text;
+  if (provider.apiKey && provider.apiKey.length >= 6) out = out.split(provider.apiKey).join("[redacted]");
+  return out
+    .replace(/\b(sk|rk|pk)[-_][A-Za-z0-9_-]{6,}/g, "$1-[redacted]")
+    .replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/gi, "Bearer [redacted]");
+}
+
+function parseErrorBody(text: string): { message?: string; code?: string; type?: string } {
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    const error = (typeof body.error === "object" && body.error !== null ? body.error : body) as Record<string, unknown>;
+    const message = typeof error.message === "string" ? error.message : typeof body.error === "string" ? body.error : undefined;
+    return {
+      message,
+      code: error.code === undefined || error.code === null ? undefined : String(error.code),
+      type: typeof error.type === "string" ? error.type : undefined,
+    };
+  } catch {
+    const trimmed = text.trim();
+    return trimmed ? { message: trimmed.slice(0, 500) } : {};
+  }
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
