@@ -1,0 +1,99 @@
+import type { FastifyInstance } from "fastify";
+import type { KeyAuthenticator } from "../accounts/key-auth.js";
+import { usdToNumber } from "../billing/money.js";
+import type { CatalogPort } from "../core/ports.js";
+import { AppError } from "../errors.js";
+import type { Sql } from "../persistence/sql.js";
+import type { AttemptRecord } from "../usage/generation.entity.js";
+import { INFERENCE, requireKey } from "./auth.js";
+
+export interface GenerationRouteDeps {
+  auth: KeyAuthenticator;
+  sql: Sql;
+  catalog: CatalogPort;
+}
+
+/** `GET /generation?id=gen-…`: the recorded generation, to any inference key of the account that made it. */
+export function registerGenerationRoutes(app: FastifyInstance, deps: GenerationRouteDeps): void {
+  app.get<{ Querystring: { id?: string } }>("/api/v1/generation", async (request) => {
+    const key = await requireKey(deps.auth, request, INFERENCE);
+    const id = request.query.id;
+    if (!id) throw new AppError("invalid_request", "The `id` query parameter is required.", { metadata: { param: "id" } });
+    const [row] = await deps.sql.query<GenerationRow>(
+      `select id, upstream_id, created_at, model, provider, api_type, streamed, cancelled, finish_reason, native_finish_reason,
+              tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, tokens_cache_write, usage_counted, cost,
+              latency_ms, generation_time_ms, attempts, num_search_results, key_hash
+         from generation where id = $1 and account_id = $2`,
+      [id, key.accountId],
+    );
+    if (!row) throw new AppError("not_found", `Generation ${id} not found.`);
+    const providerName = deps.catalog.snapshot().providers.get(row.provider)?.name ?? row.provider;
+    const cost = usdToNumber(row.cost);
+    return {
+      data: {
+        id: row.id,
+        upstream_id: row.upstream_id,
+        created_at: row.created_at.toISOString(),
+        model: row.model,
+        provider_name: providerName,
+        api_type: row.api_type === "chat" ? "completions" : "text_completions",
+        streamed: row.streamed,
+        cancelled: row.cancelled,
+        finish_reason: row.finish_reason,
+        native_finish_reason: row.native_finish_reason,
+        tokens_prompt: row.tokens_prompt,
+        tokens_completion: row.tokens_completion,
+        native_tokens_prompt: row.tokens_prompt,
+        native_tokens_completion: row.tokens_completion,
+        native_tokens_reasoning: row.tokens_reasoning,
+        native_tokens_cached: row.tokens_cached,
+        native_tokens_cache_write: row.tokens_cache_write,
+        usage_counted_by_switchyard: row.usage_counted,
+        total_cost: cost,
+        usage: cost,
+        cache_discount: null,
+        upstream_inference_cost: null,
+        is_byok: false,
+        latency: row.latency_ms,
+        generation_time: row.generation_time_ms,
+        moderation_latency: null,
+        num_search_results: row.num_search_results,
+        api_key_hash: row.key_hash,
+        provider_responses: row.attempts.map((a) => ({
+          provider: a.provider,
+          provider_name: deps.catalog.snapshot().providers.get(a.provider)?.name ?? a.provider,
+          model: a.model,
+          endpoint: a.endpoint,
+          status: a.status,
+          error: a.error,
+          latency: a.latencyMs,
+        })),
+      },
+    };
+  });
+}
+
+interface GenerationRow {
+  id: string;
+  upstream_id: string | null;
+  created_at: Date;
+  model: string;
+  provider: string;
+  api_type: string;
+  streamed: boolean;
+  cancelled: boolean;
+  finish_reason: string | null;
+  native_finish_reason: string | null;
+  tokens_prompt: number;
+  tokens_completion: number;
+  tokens_reasoning: number;
+  tokens_cached: number;
+  tokens_cache_write: number;
+  usage_counted: boolean;
+  cost: bigint;
+  latency_ms: number | null;
+  generation_time_ms: number | null;
+  attempts: AttemptRecord[];
+  num_search_results: number;
+  key_hash: string | null;
+}

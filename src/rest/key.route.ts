@@ -1,0 +1,87 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { KeyAuthenticator } from "../accounts/key-auth.js";
+import { currentKeyUsage, type KeyCounters } from "../accounts/key-usage.js";
+import { usdToNumber } from "../billing/money.js";
+import type { Sql } from "../persistence/sql.js";
+import { ANY_KEY, requireKey } from "./auth.js";
+
+export interface KeyRouteDeps {
+  auth: KeyAuthenticator;
+  sql: Sql;
+}
+
+/** `GET /key` (and the legacy `/auth/key`): the calling key's label, limit, usage and tier. Money is USD. */
+export function registerKeyRoutes(app: FastifyInstance, deps: KeyRouteDeps): void {
+  const handler = async (request: FastifyRequest) => {
+    const key = await requireKey(deps.auth, request, ANY_KEY);
+    const [row] = await deps.sql.query<KeyRow>(
+      `select k.name, k.label, k.kind, k."limit", k.limit_reset, k.usage, k.usage_daily, k.usage_weekly, k.usage_monthly,
+              to_char(k.usage_day, 'YYYY-MM-DD') as usage_day, to_char(k.usage_week, 'YYYY-MM-DD') as usage_week,
+              to_char(k.usage_month, 'YYYY-MM-DD') as usage_month, k.held, k.expires_at, k.creator_user_id,
+              exists (select 1 from ledger_entry l where l.account_id = k.account_id and l.kind in ('purchase', 'auto_top_up')) as purchased
+         from api_key k where k.hash = $1`,
+      [key.hash],
+    );
+    const usage = currentKeyUsage(countersOf(row));
+    return {
+      data: {
+        name: row.name,
+        label: row.label,
+        limit: row.limit === null ? null : usdToNumber(row.limit),
+        limit_reset: row.limit_reset,
+        limit_remaining: usage.limitRemaining === null ? null : usdToNumber(usage.limitRemaining),
+        include_byok_in_limit: false,
+        usage: usdToNumber(usage.usage),
+        usage_daily: usdToNumber(usage.daily),
+        usage_weekly: usdToNumber(usage.weekly),
+        usage_monthly: usdToNumber(usage.monthly),
+        byok_usage: 0,
+        byok_usage_daily: 0,
+        byok_usage_weekly: 0,
+        byok_usage_monthly: 0,
+        is_free_tier: !row.purchased,
+        is_management_key: row.kind === "management",
+        is_provisioning_key: row.kind === "management",
+        creator_user_id: row.creator_user_id,
+        expires_at: row.expires_at ? row.expires_at.toISOString() : null,
+        rate_limit: { requests: -1, interval: "10s", note: "Paid models have no request cap on this server." },
+      },
+    };
+  };
+  app.get("/api/v1/key", handler);
+  app.get("/api/v1/auth/key", handler);
+}
+
+interface KeyRow {
+  name: string;
+  label: string;
+  kind: string;
+  limit: bigint | null;
+  limit_reset: "daily" | "weekly" | "monthly" | null;
+  usage: bigint;
+  usage_daily: bigint;
+  usage_weekly: bigint;
+  usage_monthly: bigint;
+  usage_day: string | null;
+  usage_week: string | null;
+  usage_month: string | null;
+  held: bigint;
+  expires_at: Date | null;
+  creator_user_id: string | null;
+  purchased: boolean;
+}
+
+function countersOf(row: KeyRow): KeyCounters {
+  return {
+    limit: row.limit,
+    limitReset: row.limit_reset,
+    usage: row.usage,
+    usageDaily: row.usage_daily,
+    usageWeekly: row.usage_weekly,
+    usageMonthly: row.usage_monthly,
+    usageDay: row.usage_day,
+    usageWeek: row.usage_week,
+    usageMonth: row.usage_month,
+    held: row.held,
+  };
+}
