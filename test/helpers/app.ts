@@ -1,0 +1,119 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "vitest";
+import { buildApp, type App, type AppOverrides } from "../../src/app.js";
+import { parseUsd } from "../../src/billing/money.js";
+import { ledgerTotals } from "../../src/billing/ledger.js";
+import { parseCatalog } from "../../src/catalog/catalog-file.js";
+import { loadConfig } from "../../src/config.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
+
+export interface TestAccount {
+  accountId: string;
+  email: string;
+  /** An inference key's plaintext. */
+  key: string;
+  keyHash: string;
+}
+
+export interface TestApp {
+  app: App;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  db: TestDatabase;
+  /** An account with `credits` USD (default 10) and an inference key. */
+  account(options?: { credits?: string; email?: string }): Promise<TestAccount>;
+  /** A real HTTP request to the running server. `body` objects are sent as JSON. */
+  fetch(pathname: string, options?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** A catalog document (as in a catalog file) loaded instead of the default catalog. */
+  catalog?: unknown;
+  /** Extra environment for the configuration. */
+  env?: Record<string, string>;
+  overrides?: AppOverrides;
+}
+
+let accounts = 0;
+
+/** Starts a real Switchyard on a free port, against a database of the test file's own. */
+export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "switchyard-test-"));
+  const config = loadConfig({
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    DATABASE_URL: db.url,
+    SWITCHYARD_DATA_DIR: dataDir,
+    LOG_LEVEL: "silent",
+    ...options.env,
+  });
+  let app: App;
+  try {
+    app = await buildApp(config, {
+      ...options.overrides,
+      catalogs: options.catalog ? [parseCatalog(options.catalog, "test catalog")] : options.overrides?.catalogs,
+    });
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+  const url = await app.listen();
+  return {
+    app,
+    url,
+    db,
+    async account(opts = {}) {
+      accounts += 1;
+      const email = opts.email ?? `user${accounts}-${process.pid}-${Date.now()}@test.local`;
+      const { account } = await app.accounts.createAccount({ email });
+      const credits = parseUsd(opts.credits ?? "10");
+      if (credits !== 0n) await app.accounts.grantCredits(account.id, credits, "test credits");
+      const { key, plaintext } = await app.accounts.createKey(account.id, { kind: "inference", name: "test key" });
+      return { accountId: account.id, email, key: plaintext, keyHash: key.hash };
+    },
+    fetch(pathname, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        headers["content-type"] ??= "application/json";
+        body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+      }
+      return fetch(`${url}${pathname}`, { method: opts.method ?? (body === undefined ? "GET" : "POST"), headers, body });
+    },
+    async close() {
+      await app.close();
+      await db.drop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The ledger invariant: the balance equals the sum of the ledger entries, and no hold is left open. */
+export async function expectLedgerBalanced(app: App, accountId: string): Promise<{ balance: bigint }> {
+  const totals = await ledgerTotals(app.db.sql, accountId);
+  expect(totals.balance).toBe(totals.ledgerSum);
+  expect(totals.held).toBe(0n);
+  const [holds] = await app.db.sql.query<{ n: string }>("select count(*)::text as n from credit_hold where account_id = $1", [accountId]);
+  expect(holds.n).toBe("0");
+  return { balance: totals.balance };
+}
+
+/** Reads a server-sent-event response into its raw `data:` payloads and comment lines. */
+export async function readSse(response: Response): Promise<{ data: string[]; comments: string[]; raw: string }> {
+  const raw = await response.text();
+  const data: string[] = [];
+  const comments: string[] = [];
+  for (const block of raw.split("\n\n")) {
+    for (const line of block.split("\n")) {
+      if (line.startsWith("data: ")) data.push(line.slice(6));
+      else if (line.startsWith(":")) comments.push(line);
+    }
+  }
+  return { data, comments, raw };
+}
