@@ -1,0 +1,49 @@
+import { MikroORM } from "@mikro-orm/postgresql";
+import { describe, expect, it } from "vitest";
+import { openEmbeddedPostgres } from "../../src/persistence/embedded-postgres.js";
+import { ormOptions } from "../../src/persistence/orm-config.js";
+import { createTestDatabase, REAL_DATABASE_URL } from "../helpers/database.js";
+
+const TABLES = ["account", "api_key", "app_user", "credit_hold", "generation", "ledger_entry", "model", "model_endpoint", "provider"];
+const FUNCTIONS = ["sy_key_period_usage", "sy_place_hold", "sy_post_ledger", "sy_reap_holds", "sy_release_hold", "sy_settle"];
+
+async function migrateAndInspect(url: string) {
+  const orm = await MikroORM.init(ormOptions(url, 2));
+  try {
+    const applied = await orm.getMigrator().up();
+    const again = await orm.getMigrator().up();
+    const connection = orm.em.getConnection();
+    const tables = await connection.execute<Array<{ table_name: string }>>(
+      "select table_name from information_schema.tables where table_schema = 'public' and table_name <> 'mikro_orm_migrations' order by 1",
+    );
+    const functions = await connection.execute<Array<{ proname: string }>>(
+      "select proname from pg_proc where proname like 'sy\\_%' order by 1",
+    );
+    const drift = await orm.schema.getUpdateSchemaSQL({ wrap: false });
+    return { applied: applied.length, again: again.length, tables: tables.map((t) => t.table_name), functions: functions.map((f) => f.proname), drift };
+  } finally {
+    await orm.close(true);
+  }
+}
+
+describe("migrations", () => {
+  it("bring an empty embedded PostgreSQL to the schema the entities describe", async () => {
+    const embedded = await openEmbeddedPostgres(null);
+    try {
+      const result = await migrateAndInspect(embedded.url);
+      expect(result).toEqual({ applied: 2, again: 0, tables: TABLES, functions: FUNCTIONS, drift: "" });
+    } finally {
+      await embedded.close();
+    }
+  });
+
+  it.skipIf(!REAL_DATABASE_URL)("bring an empty database on the real PostgreSQL server to the same schema", async () => {
+    const db = await createTestDatabase();
+    try {
+      const result = await migrateAndInspect(db.url);
+      expect(result).toEqual({ applied: 2, again: 0, tables: TABLES, functions: FUNCTIONS, drift: "" });
+    } finally {
+      await db.drop();
+    }
+  });
+});
