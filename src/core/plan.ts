@@ -93,11 +93,12 @@ export function planEndpoints(ctx: PlanContext): EndpointInfo[] {
   const modelId = target.answerId;
   let candidates = target.model.endpoints.filter((e) => e.variant === target.variant);
 
-  const step = (name: RoutingStep, keep: (e: EndpointInfo) => boolean, explain: () => string, details = {}) => {
+  /** Applies one filter; `explain` gets the endpoints the filter removed, to say why. */
+  const step = (name: RoutingStep, keep: (e: EndpointInfo) => boolean, explain: (removed: EndpointInfo[]) => string, details = {}) => {
     const before = candidates;
     candidates = candidates.filter(keep);
     if (candidates.length === 0) {
-      throw new AppError(name === "context_length" ? "context_length_exceeded" : "no_endpoints", explain(), {
+      throw new AppError(name === "context_length" ? "context_length_exceeded" : "no_endpoints", explain(before), {
         metadata: {
           model: modelId,
           failed_routing_step: name,
@@ -147,8 +148,8 @@ export function planEndpoints(ctx: PlanContext): EndpointInfo[] {
   step(
     "data_policy",
     (e) => violations(e).length === 0,
-    () =>
-      `No endpoints found for ${modelId} matching your data policy (${[...new Set(candidates.flatMap(violations))].join("; ")}). ` +
+    (removed) =>
+      `No endpoints found for ${modelId} matching your data policy (${[...new Set(removed.flatMap(violations))].join("; ")}). ` +
       "Relax the account's privacy settings or the request's provider.data_collection / provider.zdr.",
   );
   if (prefs.maxPrice) {
@@ -174,8 +175,8 @@ export function planEndpoints(ctx: PlanContext): EndpointInfo[] {
   step(
     "context_length",
     (e) => needed <= e.contextLength && (e.maxPromptTokens === null || ctx.promptTokens <= e.maxPromptTokens),
-    () =>
-      `This endpoint's maximum context length is ${Math.max(...candidates.map((e) => e.contextLength))} tokens. ` +
+    (removed) =>
+      `This model's maximum context length is ${Math.max(...removed.map((e) => e.contextLength))} tokens. ` +
       `However, you requested about ${needed} tokens (${ctx.promptTokens} of text input, ${request.maxTokens ?? 0} in the output). ` +
       "Please reduce the length of either one.",
   );
@@ -184,9 +185,9 @@ export function planEndpoints(ctx: PlanContext): EndpointInfo[] {
     step(
       "max_tokens",
       (e) => e.maxCompletionTokens === null || maxTokens <= e.maxCompletionTokens,
-      () =>
+      (removed) =>
         `No endpoints found for ${modelId} that can produce ${maxTokens} tokens (the most is ` +
-        `${Math.max(...candidates.map((e) => e.maxCompletionTokens ?? 0))}). Lower max_tokens.`,
+        `${Math.max(...removed.map((e) => e.maxCompletionTokens ?? 0))}). Lower max_tokens.`,
     );
   }
   const sent = sentParameters(request);

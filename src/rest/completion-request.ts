@@ -213,8 +213,18 @@ function money(value: number | string | undefined, field: string): Money | undef
   }
 }
 
+/** The most specific issue: inside a union, the branch that got furthest says best what was wrong. */
+function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  const nested = issue.errors
+    .flat()
+    .map((inner) => deepest({ ...inner, path: [...issue.path, ...inner.path] }))
+    .sort((a, b) => b.path.length - a.path.length || Number(a.code === "invalid_type") - Number(b.code === "invalid_type"));
+  return nested[0] ?? issue;
+}
+
 function validationError(error: z.ZodError, body: object): AppError {
-  const issue = error.issues[0];
+  const issue = deepest(error.issues[0]);
   const path = issue.path.map(String).join(".") || "(body)";
   const got = issue.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], body);
   const shown = got === undefined ? "nothing" : JSON.stringify(got)?.slice(0, 80);

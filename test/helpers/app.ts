@@ -17,6 +17,10 @@ export interface TestAccount {
   keyHash: string;
 }
 
+/** A fetch Response whose JSON is untyped, for terse assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TestResponse = Omit<Response, "json"> & { json(): Promise<any> };
+
 export interface TestApp {
   app: App;
   /** `http://127.0.0.1:<port>` */
@@ -25,7 +29,7 @@ export interface TestApp {
   /** An account with `credits` USD (default 10) and an inference key. */
   account(options?: { credits?: string; email?: string }): Promise<TestAccount>;
   /** A real HTTP request to the running server. `body` objects are sent as JSON. */
-  fetch(pathname: string, options?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  fetch(pathname: string, options?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
@@ -105,7 +109,7 @@ export async function expectLedgerBalanced(app: App, accountId: string): Promise
 }
 
 /** Reads a server-sent-event response into its raw `data:` payloads and comment lines. */
-export async function readSse(response: Response): Promise<{ data: string[]; comments: string[]; raw: string }> {
+export async function readSse(response: TestResponse): Promise<{ data: string[]; comments: string[]; raw: string }> {
   const raw = await response.text();
   const data: string[] = [];
   const comments: string[] = [];
