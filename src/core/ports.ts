@@ -82,6 +82,11 @@ export interface UpstreamCall {
   request: CompletionRequest;
   /** The request's parameters reduced to what this endpoint accepts (unless `require_parameters` made that moot). */
   params: Record<string, unknown>;
+  /**
+   * Ask for a streamed answer. The router always does (so first-token and idle timeouts apply to every request);
+   * adapters still read a whole JSON answer when a server ignores the request to stream.
+   */
+  stream: boolean;
   connectTimeoutMs: number;
   signal: AbortSignal;
 }

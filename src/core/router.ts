@@ -103,10 +103,14 @@ interface Committed {
   endpoint: EndpointInfo;
   target: ModelTarget;
   iterator: AsyncIterator<UpstreamEvent>;
-  first: UpstreamEvent | null;
+  first: UpstreamEvent;
   controller: AbortController;
   sentAt: number;
   firstTokenAt: number;
+  /** A non-streamed answer, read in full before committing (null when streamed). */
+  buffer: UpstreamEvent[] | null;
+  /** Why reading that answer stopped early (the client left), raised after the buffer. */
+  bufferError: unknown;
 }
 
 class Run implements CompletionRun {
@@ -365,16 +369,19 @@ class Run implements CompletionRun {
     }
   }
 
-  /** One upstream call, up to its first token. */
+  /**
+   * One upstream call. Upstream calls always stream, so the first-token and idle timeouts apply to every request.
+   * For a streamed request the attempt is committed at its first token; for a non-streamed one, nothing reaches the
+   * client before the whole answer, so the attempt reads the answer to its end first and a failure part-way is still
+   * an attempt failure that the next endpoint can make good.
+   */
   private async attemptOnce(target: ModelTarget, endpoint: EndpointInfo): Promise<Committed | { error: AppError }> {
     const { clock, health, options } = this.deps;
     const controller = new AbortController();
     const stopOnRunAbort = () => controller.abort(this.runController.signal.reason);
     this.runController.signal.addEventListener("abort", stopOnRunAbort, { once: true });
     const sentAt = clock.now();
-    const firstTokenTimer = this.request.stream
-      ? setTimeout(() => controller.abort(new Abort("first_token")), options.firstTokenTimeoutMs)
-      : undefined;
+    const firstTokenTimer = setTimeout(() => controller.abort(new Abort("first_token")), options.firstTokenTimeoutMs);
     const summary = (status: number | null, error: string | null) =>
       this.attempts.push({
         provider: endpoint.provider.slug,
@@ -391,6 +398,7 @@ class Run implements CompletionRun {
         endpoint,
         request: this.request,
         params: paramsFor(endpoint, this.request),
+        stream: true,
         connectTimeoutMs: options.connectTimeoutMs,
         signal: controller.signal,
       });
@@ -408,26 +416,50 @@ class Run implements CompletionRun {
           break;
         }
       }
-      // A stream that completed without a token is an empty answer: commit to it as well.
-      first ??= pending;
       clearTimeout(firstTokenTimer);
+      const committed: Committed = {
+        endpoint,
+        target,
+        iterator,
+        // A stream that completed without a token is an empty answer: commit to it as well.
+        first: first ?? pending,
+        controller,
+        sentAt,
+        firstTokenAt: clock.now(),
+        buffer: null,
+        bufferError: null,
+      };
+      if (!this.request.stream) {
+        const buffer: UpstreamEvent[] = [];
+        try {
+          for (let event = await this.nextUpstream(committed); event; event = await this.nextUpstream(committed)) buffer.push(event);
+        } catch (error) {
+          const reason = this.runController.signal.reason;
+          // The client left part-way: settle what was generated (the caller sees the error again after the buffer).
+          if (!(reason instanceof Abort && reason.kind === "client")) throw error;
+          committed.bufferError = error;
+        }
+        committed.buffer = buffer;
+      }
       summary(200, null);
-      return { endpoint, target, iterator, first, controller, sentAt, firstTokenAt: clock.now() };
+      return committed;
     } catch (caught) {
       clearTimeout(firstTokenTimer);
       this.runController.signal.removeEventListener("abort", stopOnRunAbort);
       const reason = controller.signal.reason;
+      const { name } = endpoint.provider;
       let error: AppError;
-      if (reason instanceof Abort) {
-        if (reason.kind === "client" || reason.kind === "deadline") {
-          summary(null, reason.kind === "client" ? "cancelled" : "request timeout");
-          return { error: this.abortError() };
-        }
-        error = new AppError("timeout", `${endpoint.provider.name} sent no first token within ${options.firstTokenTimeoutMs} ms.`, {
-          metadata: { provider_name: endpoint.provider.name, provider_code: null },
-        });
+      if (reason instanceof Abort && (reason.kind === "client" || reason.kind === "deadline")) {
+        summary(null, reason.kind === "client" ? "cancelled" : "request timeout");
+        return { error: this.abortError() };
+      } else if (reason instanceof Abort) {
+        const message =
+          reason.kind === "first_token"
+            ? `${name} sent no first token within ${options.firstTokenTimeoutMs} ms.`
+            : `${name} stopped sending tokens for ${options.idleTimeoutMs} ms.`;
+        error = new AppError("timeout", message, { metadata: { provider_name: name, provider_code: null } });
       } else {
-        error = caught instanceof AppError ? caught : new AppError("provider_error", `${endpoint.provider.name} failed.`, { cause: caught });
+        error = caught instanceof AppError ? caught : new AppError("provider_error", `${name} failed.`, { cause: caught });
       }
       const status = typeof error.metadata?.provider_code === "number" ? error.metadata.provider_code : null;
       summary(status, error.message);
@@ -436,11 +468,19 @@ class Run implements CompletionRun {
     }
   }
 
-  /** The next upstream event after the first, within the idle timeout; null at the end of a complete answer. */
+  /** The next event of a committed attempt: from the buffer of a non-streamed answer, or from upstream. */
   private async nextEvent(committed: Committed): Promise<UpstreamEvent | null> {
-    const timer = this.request.stream
-      ? setTimeout(() => committed.controller.abort(new Abort("idle")), this.deps.options.idleTimeoutMs)
-      : undefined;
+    if (committed.buffer) {
+      if (committed.buffer.length > 0) return committed.buffer.shift()!;
+      if (committed.bufferError) throw committed.bufferError;
+      return null;
+    }
+    return this.nextUpstream(committed);
+  }
+
+  /** The next upstream event within the idle timeout; null at the end of a complete answer. */
+  private async nextUpstream(committed: Committed): Promise<UpstreamEvent | null> {
+    const timer = setTimeout(() => committed.controller.abort(new Abort("idle")), this.deps.options.idleTimeoutMs);
     try {
       const step = await committed.iterator.next();
       return step.done ? null : step.value;
@@ -538,8 +578,8 @@ class Run implements CompletionRun {
       this.deps.health.record(endpoint.id, {
         ok: true,
         rateLimited: false,
-        ttftMs: this.request.stream ? committed.firstTokenAt - committed.sentAt : null,
-        tokensPerSecond: this.request.stream ? tokensPerSecond : null,
+        ttftMs: committed.firstTokenAt - committed.sentAt,
+        tokensPerSecond,
       });
     } else if (failure) {
       this.deps.health.record(endpoint.id, { ok: false, rateLimited: false, ttftMs: null, tokensPerSecond: null });

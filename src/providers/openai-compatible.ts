@@ -34,7 +34,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   async send(call: UpstreamCall): Promise<AsyncIterable<UpstreamEvent>> {
     const { provider } = call.endpoint;
     if (!provider.baseUrl) throw new AppError("provider_error", `${provider.name} has no base URL configured.`);
-    const headers: Record<string, string> = { "content-type": "application/json", accept: call.request.stream ? "text/event-stream" : "application/json" };
+    const headers: Record<string, string> = { "content-type": "application/json", accept: call.stream ? "text/event-stream" : "application/json" };
     if (provider.apiKey) headers.authorization = `Bearer ${provider.apiKey}`;
     let response;
     try {
@@ -52,7 +52,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     return readChatResponse(
       { status: response.statusCode, headers: response.headers, body: response.body },
       provider,
-      call.request.stream,
+      call.stream,
     );
   }
 

@@ -25,10 +25,10 @@ export function chatRequestBody(call: UpstreamCall): Record<string, unknown> {
     ...call.params,
     model: call.endpoint.upstreamModel,
     messages: call.request.messages,
-    stream: call.request.stream,
+    stream: call.stream,
   };
   // Usage in streams: OpenAI sends it only when asked; servers that do not know the option ignore it.
-  if (call.request.stream) body.stream_options = { include_usage: true };
+  if (call.stream) body.stream_options = { include_usage: true };
   return body;
 }
 

@@ -28,7 +28,7 @@ export class SimulatedAdapter implements ProviderAdapter {
     const injectFault = simulation.fault !== undefined && (simulation.faultTimes === undefined || count <= simulation.faultTimes);
     try {
       const response = await simulate(chatRequestBody(call), simulation, { signal: call.signal, injectFault });
-      return await readChatResponse(response, endpoint.provider, call.request.stream);
+      return await readChatResponse(response, endpoint.provider, call.stream);
     } catch (error) {
       if (error instanceof SimulatedConnectionReset) throw transportError(error, endpoint.provider);
       if (error instanceof AppError || call.signal.aborted) throw error;
