@@ -118,9 +118,12 @@ export const TEST_CATALOG = {
         fault("context", { fault: { type: "context_length" } }),
         fault("policy", { fault: { type: "content_policy" } }),
         fault("nousage", { reportUsage: false }),
+        fault("breaker", { fault: { type: "http_error", status: 503 } }),
         { provider: "alpha", upstreamModel: "healthy", maxCompletionTokens: 1024, pricing: { prompt: "0.000001", completion: "0.000002" }, supportedParameters: PARAMS },
       ],
     },
+    { id: "test/context-error", name: "Test Context Error", contextLength: 4096, endpoints: [fault("context", { fault: { type: "context_length" } })] },
+    { id: "test/policy-error", name: "Test Policy Error", contextLength: 4096, endpoints: [fault("policy", { fault: { type: "content_policy" } })] },
   ],
 };
 

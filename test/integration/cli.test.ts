@@ -189,7 +189,7 @@ describe("switchyard serve on the embedded database", () => {
       body: JSON.stringify({ model: "switchyard/echo", messages: [{ role: "user", content: "Hello!" }] }),
     });
     expect(completion.status).toBe(200);
-    expect((await completion.json()).choices[0].message.content).toContain("You said: Hello!");
+    expect(((await completion.json()) as { choices: Array<{ message: { content: string } }> }).choices[0].message.content).toContain("You said: Hello!");
 
     // The CLI reaches the running server's embedded database (PGlite allows one process to open the files).
     const created = await runBin("accounts", "create", "--email", "beside@example.com", "--json");
