@@ -135,28 +135,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   // Empty strings mean "unset": `.env` files and shells often leave variables empty.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? "environment");
         const got = present[name];
-        const shown = name.includes("SECRET") || name.endsWith("_KEY") ? "(hidden)" : JSON.stringify(got);
-        return `${name}: ${issue.message}${got === undefined ? "" : `, got ${shown}`}`;
-      }),
-    );
-  }
-  const e = parsed.data;
-  const production = e.NODE_ENV === "production";
-  const problems: string[] = [];
-  if (production && !e.SESSION_SECRET) problems.push("SESSION_SECRET: required when NODE_ENV=production");
-  if (production && e.SWITCHYARD_DEV_BOOTSTRAP) {
+        return `${name}: ${issue.message}${got === undefined ? "" : `, got ${shown(name, got)}`}`;
+      });
+  // Rules across variables read the raw values, so they are reported together with any malformed variable.
+  const production = present.NODE_ENV === "production";
+  if (production && !present.SESSION_SECRET) problems.push("SESSION_SECRET: required when NODE_ENV=production");
+  if (production && bool.safeParse(present.SWITCHYARD_DEV_BOOTSTRAP).data === true) {
     problems.push("SWITCHYARD_DEV_BOOTSTRAP: the development account must not be created when NODE_ENV=production");
   }
-  if (e.STRIPE_SECRET_KEY && !e.STRIPE_WEBHOOK_SECRET) {
+  if (present.STRIPE_SECRET_KEY && !present.STRIPE_WEBHOOK_SECRET) {
     problems.push("STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set (webhooks credit the accounts)");
   }
-  if (production && e.STRIPE_API_BASE) problems.push("STRIPE_API_BASE: only for tests; unset it when NODE_ENV=production");
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (production && present.STRIPE_API_BASE) problems.push("STRIPE_API_BASE: only for tests; unset it when NODE_ENV=production");
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
 
   const providerEnv = Object.fromEntries(
     Object.entries(present).filter(([name]) => /^[A-Z][A-Z0-9_]*_(API_KEY|BASE_URL)$/.test(name)),
@@ -196,6 +193,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     dev: { bootstrap: e.SWITCHYARD_DEV_BOOTSTRAP ?? !production, credits: e.SWITCHYARD_DEV_CREDITS },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/**
+ * How a rejected value is echoed: secrets and keys not at all, URLs without their credentials (a database URL carries
+ * its password), everything else as given.
+ */
+function shown(name: string, value: string): string {
+  if (name.includes("SECRET") || name.endsWith("_KEY")) return "(hidden)";
+  if (name.endsWith("_URL")) {
+    try {
+      const url = new URL(value);
+      if (!url.username && !url.password) return JSON.stringify(value);
+      url.username = url.username ? "***" : "";
+      url.password = url.password ? "***" : "";
+      return JSON.stringify(url.toString());
+    } catch {
+      return "(hidden)";
+    }
+  }
+  return JSON.stringify(value);
 }
 
 function randomSecret(): string {

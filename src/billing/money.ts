@@ -48,9 +48,11 @@ export function formatUsd(amount: Money): string {
 }
 
 /**
- * Renders money as a JSON number for wire fields that OpenAI clients read as numbers (`usage.cost`). The double is
- * parsed from the exact decimal string, so its shortest representation prints the same digits back (amounts keep at
- * most 12 decimals and, below ~9,000 USD, at most 15 significant digits).
+ * Renders money as a JSON number for wire fields that OpenAI clients read as numbers (`usage.cost`, key usage). The
+ * double is parsed from the exact decimal string, so its shortest representation prints the same digits back whenever
+ * the amount has at most 15 significant digits — every amount below 1,000 USD (12 decimals), such as any single
+ * generation's cost. Larger amounts with all 12 decimals lose the last digits; exact strings are served alongside
+ * wherever totals can grow that large (the GraphQL `Money` scalar).
  */
 export function usdToNumber(amount: Money): number {
   return Number(formatUsd(amount));

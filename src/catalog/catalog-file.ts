@@ -148,45 +148,72 @@ export class CatalogFileError extends Error {
  */
 export function parseCatalog(document: unknown, source: string, knownProviders: Iterable<string> = []): CatalogFile {
   const parsed = catalogSchema.safeParse(document);
-  if (!parsed.success) {
-    throw new CatalogFileError(
-      source,
-      parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`),
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  // The cross-reference checks read the raw document, so they are reported beside any field that failed the schema.
+  problems.push(...crossReferenceProblems(document, knownProviders));
+  if (problems.length > 0 || !parsed.success) throw new CatalogFileError(source, problems);
+  const models: CatalogFileModel[] = parsed.data.models.map((model) => {
+    const [baseId, suffix] = model.id.split(":");
+    const endpoints = model.endpoints.map(
+      (endpoint) =>
+        ({
+          ...endpoint,
+          variant: endpoint.variant ?? ((suffix as EndpointVariant | undefined) || "standard"),
+          tag: tagOf(endpoint),
+        }) as CatalogFileEndpoint,
     );
-  }
+    return { ...model, id: baseId, endpoints };
+  });
+  return { providers: parsed.data.providers, models };
+}
+
+function tagOf(endpoint: { provider?: unknown; subTag?: unknown }): string {
+  return endpoint.subTag ? `${String(endpoint.provider)}/${String(endpoint.subTag)}` : String(endpoint.provider);
+}
+
+/**
+ * Problems between entries: duplicate providers, endpoints of unknown providers, unknown variant suffixes, the same
+ * endpoint declared twice for one model (entries sharing a base id are one model), and answers longer than the
+ * context. Tolerant of a malformed document: whatever cannot be read is left to the schema's own messages.
+ */
+function crossReferenceProblems(document: unknown, knownProviders: Iterable<string>): string[] {
   const problems: string[] = [];
-  const providerSlugs = new Set(knownProviders);
-  for (const [i, provider] of parsed.data.providers.entries()) {
-    if (parsed.data.providers.findIndex((p) => p.slug === provider.slug) !== i) {
-      problems.push(`providers.${i}.slug: duplicate provider "${provider.slug}"`);
-    }
-    providerSlugs.add(provider.slug);
+  const doc = (document ?? {}) as { providers?: unknown; models?: unknown };
+  const providers = Array.isArray(doc.providers) ? (doc.providers as Array<{ slug?: unknown }>) : [];
+  const slugs = new Set(knownProviders);
+  const declared = new Set<unknown>();
+  for (const [i, provider] of providers.entries()) {
+    if (declared.has(provider?.slug)) problems.push(`providers.${i}.slug: duplicate provider "${String(provider.slug)}"`);
+    declared.add(provider?.slug);
+    if (typeof provider?.slug === "string") slugs.add(provider.slug);
   }
-  const models: CatalogFileModel[] = parsed.data.models.map((model, m) => {
+  const seen = new Map<string, Set<string>>();
+  const models = Array.isArray(doc.models) ? (doc.models as Array<Record<string, unknown>>) : [];
+  for (const [m, model] of models.entries()) {
+    if (typeof model?.id !== "string") continue;
     const [baseId, suffix] = model.id.split(":");
     if (suffix && !(ENDPOINT_VARIANTS as readonly string[]).includes(suffix)) {
       problems.push(`models.${m}.id: unknown variant ":${suffix}" (static variants are ${ENDPOINT_VARIANTS.join(", ")})`);
     }
-    const seen = new Set<string>();
-    const endpoints = model.endpoints.map((endpoint, e) => {
-      if (!providerSlugs.has(endpoint.provider)) {
-        problems.push(`models.${m}.endpoints.${e}.provider: unknown provider "${endpoint.provider}"`);
+    const endpointsOfModel = seen.get(baseId) ?? new Set<string>();
+    seen.set(baseId, endpointsOfModel);
+    const endpoints = Array.isArray(model.endpoints) ? (model.endpoints as Array<Record<string, unknown>>) : [];
+    for (const [e, endpoint] of endpoints.entries()) {
+      if (typeof endpoint?.provider !== "string") continue;
+      if (!slugs.has(endpoint.provider)) problems.push(`models.${m}.endpoints.${e}.provider: unknown provider "${endpoint.provider}"`);
+      const variant = typeof endpoint.variant === "string" ? endpoint.variant : suffix || "standard";
+      const key = `${variant}@${tagOf(endpoint)}`;
+      if (endpointsOfModel.has(key)) {
+        problems.push(`models.${m}.endpoints.${e}: a second ${variant} endpoint of ${baseId} with tag "${tagOf(endpoint)}" (use subTag to tell them apart)`);
       }
-      const variant = endpoint.variant ?? ((suffix as EndpointVariant | undefined) || "standard");
-      const tag = endpoint.subTag ? `${endpoint.provider}/${endpoint.subTag}` : endpoint.provider;
-      if (seen.has(`${variant}@${tag}`)) {
-        problems.push(`models.${m}.endpoints.${e}: a second ${variant} endpoint with tag "${tag}" (use subTag to tell them apart)`);
-      }
-      seen.add(`${variant}@${tag}`);
-      if (endpoint.maxCompletionTokens && endpoint.maxCompletionTokens > (endpoint.contextLength ?? model.contextLength)) {
+      endpointsOfModel.add(key);
+      const context = typeof endpoint.contextLength === "number" ? endpoint.contextLength : model.contextLength;
+      if (typeof endpoint.maxCompletionTokens === "number" && typeof context === "number" && endpoint.maxCompletionTokens > context) {
         problems.push(`models.${m}.endpoints.${e}.maxCompletionTokens: larger than the context length`);
       }
-      return { ...endpoint, variant, tag, pricing: endpoint.pricing } as CatalogFileEndpoint;
-    });
-    return { ...model, id: baseId, endpoints };
-  });
-  if (problems.length > 0) throw new CatalogFileError(source, problems);
-  return { providers: parsed.data.providers, models };
+    }
+  }
+  return problems;
 }
 
 /** Reads and validates a catalog file. Errors name the file and every problem in it. */

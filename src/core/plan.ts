@@ -120,12 +120,18 @@ export function planEndpoints(ctx: PlanContext): EndpointInfo[] {
     },
   );
 
-  const allowed = intersect(caller.privacy.allowedProviders, prefs.only);
-  if (allowed) {
+  // The account's allowed providers and the request's `only` must both admit an endpoint (a request can only narrow).
+  const allowedLists = [
+    { name: "this account's allowed providers", slugs: caller.privacy.allowedProviders },
+    { name: "provider.only", slugs: prefs.only },
+  ].filter((list): list is { name: string; slugs: string[] } => list.slugs !== null);
+  if (allowedLists.length > 0) {
     step(
       "allowed_providers",
-      (e) => allowed.some((slug) => matchesSlug(e, slug)),
-      () => `No endpoints found for ${modelId} among the allowed providers (${allowed.join(", ") || "none"}).`,
+      (e) => allowedLists.every((list) => list.slugs.some((slug) => matchesSlug(e, slug))),
+      () =>
+        `No endpoints found for ${modelId} among the allowed providers ` +
+        `(${allowedLists.map((list) => `${list.name}: ${list.slugs.join(", ") || "none"}`).join("; ")}).`,
     );
   }
   const ignored = [...caller.privacy.ignoredProviders, ...prefs.ignore];
@@ -199,13 +205,17 @@ export function planEndpoints(ctx: PlanContext): EndpointInfo[] {
     );
   }
 
-  let ordered = order(candidates, ctx);
-  if (!prefs.requireParameters) {
-    for (const param of SOFT_PREFERRED) {
-      if (sent.has(param)) ordered = stablePartition(ordered, (e) => supportsParameter(e, param));
+  // Without require_parameters, endpoints that support tools / response_format go first (but none is dropped).
+  const preferCapable = (endpoints: EndpointInfo[]) => {
+    let ordered = endpoints;
+    if (!prefs.requireParameters) {
+      for (const param of SOFT_PREFERRED) {
+        if (sent.has(param)) ordered = stablePartition(ordered, (e) => supportsParameter(e, param));
+      }
     }
-  }
-  return ordered;
+    return ordered;
+  };
+  return order(candidates, ctx, preferCapable);
 }
 
 /** Why an endpoint's data policy rules it out for this caller and request (empty when it does not). */
@@ -239,7 +249,11 @@ function supportsParameter(e: EndpointInfo, param: string): boolean {
   return e.supportedParameters.has(param);
 }
 
-function order(candidates: EndpointInfo[], ctx: PlanContext): EndpointInfo[] {
+/**
+ * The attempt order. An explicit `provider.order` is kept as given; `prefer` (the soft preferences) reorders
+ * everything else, before `allow_fallbacks: false` cuts the plan to one endpoint.
+ */
+function order(candidates: EndpointInfo[], ctx: PlanContext, prefer: (endpoints: EndpointInfo[]) => EndpointInfo[]): EndpointInfo[] {
   const prefs = ctx.request.provider;
   const sort: Sort | null = prefs.sort ?? ctx.target.sort;
   if (prefs.order && prefs.order.length > 0) {
@@ -256,9 +270,9 @@ function order(candidates: EndpointInfo[], ctx: PlanContext): EndpointInfo[] {
       return listed;
     }
     const rest = candidates.filter((e) => !listed.includes(e));
-    return [...listed, ...(sort ? sortBy(rest, sort, ctx) : balance(rest, ctx))];
+    return [...listed, ...prefer(sort ? sortBy(rest, sort, ctx) : balance(rest, ctx))];
   }
-  const ordered = sort ? sortBy(candidates, sort, ctx) : balance(candidates, ctx);
+  const ordered = prefer(sort ? sortBy(candidates, sort, ctx) : balance(candidates, ctx));
   return prefs.allowFallbacks ? ordered : ordered.slice(0, 1);
 }
 
@@ -307,11 +321,3 @@ function balance(endpoints: EndpointInfo[], ctx: PlanContext): EndpointInfo[] {
 function stablePartition<T>(items: T[], first: (item: T) => boolean): T[] {
   return [...items.filter(first), ...items.filter((item) => !first(item))];
 }
-
-function intersect(a: string[] | null, b: string[] | null): string[] | null {
-  if (!a) return b;
-  if (!b) return a;
-  const lower = new Set(a.map((s) => s.toLowerCase()));
-  return b.filter((slug) => lower.has(slug.toLowerCase()) || lower.has(slug.toLowerCase().split("/")[0]));
-}
-

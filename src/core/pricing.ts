@@ -5,8 +5,9 @@ import type { EndpointInfo, FinishReason, Pricing, TokenUsage } from "./types.js
  * What a generation costs, in exact picodollars.
  *
  * Rule: every token class is priced at its own per-token price (integers, so exact), plus the per-request and
- * per-image fees. Cached prompt tokens are charged at the cache-read price instead of the prompt price; reasoning
- * tokens are part of the completion tokens and charged at the reasoning price when the endpoint has one. The only
+ * per-image fees. Cache reads and cache writes are part of the prompt tokens and are charged at the cache-read and
+ * cache-write prices instead of the prompt price (the prompt price where the endpoint has none); reasoning tokens are
+ * part of the completion tokens and charged at the reasoning price when the endpoint has one. The only
  * rounding is the prompt-logging discount (1%), rounded half away from zero to the picodollar, once per generation.
  */
 
@@ -30,10 +31,11 @@ export function generationCost(pricing: Pricing, inputs: CostInputs): Money {
   let cost = pricing.request + BigInt(inputs.images) * pricing.image;
   if (chargeTokens) {
     const cached = Math.min(usage.cachedTokens, usage.promptTokens);
+    const written = Math.min(usage.cacheWriteTokens, usage.promptTokens - cached);
     const reasoning = Math.min(usage.reasoningTokens, usage.completionTokens);
-    cost += BigInt(usage.promptTokens - cached) * pricing.prompt;
+    cost += BigInt(usage.promptTokens - cached - written) * pricing.prompt;
     cost += BigInt(cached) * (pricing.cacheRead ?? pricing.prompt);
-    cost += BigInt(usage.cacheWriteTokens) * (pricing.cacheWrite ?? 0n);
+    cost += BigInt(written) * (pricing.cacheWrite ?? pricing.prompt);
     cost += BigInt(usage.completionTokens - reasoning) * pricing.completion;
     cost += BigInt(reasoning) * (pricing.reasoning ?? pricing.completion);
   } else {
@@ -43,14 +45,16 @@ export function generationCost(pricing: Pricing, inputs: CostInputs): Money {
 }
 
 /**
- * The most a request can cost on this endpoint: every prompt token at the prompt price, the largest possible answer
- * at the dearer of the completion and reasoning prices, and the fixed fees. This is the credit hold.
+ * The most a request can cost on this endpoint: every prompt token at the dearer of the prompt and cache-write
+ * prices, the largest possible answer at the dearer of the completion and reasoning prices, and the fixed fees. This
+ * is the credit hold.
  */
 export function worstCaseCost(endpoint: EndpointInfo, promptTokens: number, maxTokens: number | null, images: number): Money {
   const p = endpoint.pricing;
   const output = BigInt(maxOutputTokens(endpoint, promptTokens, maxTokens));
+  const inputPrice = p.cacheWrite !== null && p.cacheWrite > p.prompt ? p.cacheWrite : p.prompt;
   const outputPrice = p.reasoning !== null && p.reasoning > p.completion ? p.reasoning : p.completion;
-  return p.request + BigInt(images) * p.image + BigInt(promptTokens) * p.prompt + output * outputPrice;
+  return p.request + BigInt(images) * p.image + BigInt(promptTokens) * inputPrice + output * outputPrice;
 }
 
 /** The largest answer this endpoint may produce for the request: `max_tokens`, else the endpoint's limit, within the context. */

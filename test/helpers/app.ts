@@ -18,7 +18,6 @@ export interface TestAccount {
 }
 
 /** A fetch Response whose JSON is untyped, for terse assertions. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TestResponse = Omit<Response, "json"> & { json(): Promise<any> };
 
 export interface TestApp {

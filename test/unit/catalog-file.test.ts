@@ -228,7 +228,7 @@ describe("parseCatalog", () => {
         d.models[0].endpoints = [endpoint(), endpoint({ subTag: "turbo" }), endpoint({ upstreamModel: "model-a-v2" })];
       });
       expect(problemsOf(doc)).toEqual([
-        'models.0.endpoints.2: a second standard endpoint with tag "acme" (use subTag to tell them apart)',
+        'models.0.endpoints.2: a second standard endpoint of acme/model-a with tag "acme" (use subTag to tell them apart)',
       ]);
     });
 
@@ -261,7 +261,7 @@ describe("parseCatalog", () => {
         'models.0.id: unknown variant ":bogus" (static variants are standard, free, extended, thinking)',
         'models.0.endpoints.0.provider: unknown provider "nope"',
         "models.0.endpoints.1.maxCompletionTokens: larger than the context length",
-        'models.0.endpoints.2: a second standard endpoint with tag "acme" (use subTag to tell them apart)',
+        'models.0.endpoints.2: a second standard endpoint of acme/model-a with tag "acme" (use subTag to tell them apart)',
       ]);
     });
 
@@ -296,8 +296,7 @@ describe("parseCatalog", () => {
       expect(problemsOf(doc)).toEqual(['models.0.endpoints.0: Unrecognized key: "maxTokens"']);
     });
 
-    // Bug: the cross-reference checks run only when the schema passed, so one malformed field hides them.
-    it.fails("lists a bad price and an unknown provider together", () => {
+    it("lists a bad price and an unknown provider together", () => {
       const doc = minimal((d) => {
         d.models[0].endpoints = [endpoint({ pricing: { prompt: "abc", completion: "0" } }), endpoint({ provider: "nope", subTag: "x" })];
       });
@@ -307,9 +306,9 @@ describe("parseCatalog", () => {
       ]);
     });
 
-    // Bug: duplicate tags are only looked for within one entry, yet entries with one base id ("acme/model-a" and
-    // "acme/model-a:free") are one model, so a repeated endpoint silently replaces the other when the catalog is synced.
-    it.fails("refuses the same endpoint declared in two entries of one model", () => {
+    // Entries with one base id ("acme/model-a" and "acme/model-a:free") are one model: a repeated endpoint would
+    // silently replace the other when the catalog is synced.
+    it("refuses the same endpoint declared in two entries of one model", () => {
       const doc = minimal((d) => {
         d.models.push({ id: "acme/model-a", name: "Acme Model A", contextLength: 8192, endpoints: [endpoint({ upstreamModel: "other" })] });
       });

@@ -79,10 +79,12 @@ describe("usdToNumber", () => {
     expect(String(usdToNumber(parseUsd("-12.000000000001")))).toBe("-12.000000000001");
   });
 
-  // Bug: money.ts promises exact digits "below ~9,000 USD", but 4 integer digits + 12 decimals is 16 significant
-  // digits, more than a double keeps; the promise holds only below 1,000 USD.
-  it.fails("renders an amount just under 9,000 USD with all 12 decimals", () => {
-    expect(String(usdToNumber(parseUsd("8948.506674740999")))).toBe("8948.506674740999");
+  it("renders any amount below 1,000 USD with all 12 decimals", () => {
+    expect(String(usdToNumber(parseUsd("948.506674740999")))).toBe("948.506674740999");
+  });
+
+  it("loses the last digits beyond 15 significant ones, as documented", () => {
+    expect(String(usdToNumber(parseUsd("8948.506674740999")))).not.toBe("8948.506674740999");
   });
 });
 

@@ -288,9 +288,7 @@ describe("planEndpoints: hard filters", () => {
       expect(kept(endpoints, options)).toEqual(["prov/turbo"]);
     });
 
-    // Bug: intersect() keeps only entries of provider.only, checked against the account's list by exact slug or base
-    // slug, so an account tag ("prov/turbo") never matches a request's base slug ("prov") and the intersection is empty.
-    it.fails("narrows provider.only to the tag the account allows", () => {
+    it("narrows provider.only to the tag the account allows", () => {
       const options = { caller: caller({ allowedProviders: ["prov/turbo"] }), request: request({ only: ["prov"] }) };
       expect(kept(endpoints, options)).toEqual(["prov/turbo"]);
     });
@@ -298,13 +296,15 @@ describe("planEndpoints: hard filters", () => {
     it("names the allowed_providers step when nothing is left", () => {
       const error = appError(() => plan(endpoints, { request: request({ only: ["nobody"] }) }));
       expect(error.code).toBe("no_endpoints");
-      expect(error.message).toBe("No endpoints found for acme/model among the allowed providers (nobody).");
+      expect(error.message).toBe("No endpoints found for acme/model among the allowed providers (provider.only: nobody).");
       expect(error.metadata).toEqual({ model: MODEL_ID, failed_routing_step: "allowed_providers", excluded: ["prov", "prov/turbo", "other"] });
     });
 
     it("says none are allowed when the account and provider.only do not overlap", () => {
       const error = appError(() => plan(endpoints, { caller: caller({ allowedProviders: ["prov"] }), request: request({ only: ["other"] }) }));
-      expect(error.message).toBe("No endpoints found for acme/model among the allowed providers (none).");
+      expect(error.message).toBe(
+        "No endpoints found for acme/model among the allowed providers (this account's allowed providers: prov; provider.only: other).",
+      );
       expect(error.metadata?.failed_routing_step).toBe("allowed_providers");
     });
   });
@@ -575,9 +575,7 @@ describe("planEndpoints: soft preferences", () => {
     expect(tags(plan(endpoints, { request: byPrice({ temperature: 1 }) }))).toEqual(["cheap", "tools", "format", "both"]);
   });
 
-  // Bug: with allow_fallbacks false, order() keeps one endpoint before the soft preference runs, so a request with
-  // tools goes to an endpoint without tool support although one with it was allowed.
-  it.fails("prefers an endpoint that supports tools when only one endpoint may be tried", () => {
+  it("prefers an endpoint that supports tools when only one endpoint may be tried", () => {
     const req = request({ sort: "price", allowFallbacks: false }, { params: { tools: [{ type: "function" }] } });
     expect(tags(plan(endpoints, { request: req }))).toEqual(["tools"]);
   });

@@ -127,9 +127,9 @@ describe("generationCost", () => {
     expect(cost).toBe(1_000_000_000n);
   });
 
-  // Bug: cache-write tokens are part of prompt_tokens (as the adapter reads them and the REST API re-emits them in
-  // prompt_tokens_details), yet they are charged at the prompt price and again at the cache-write price.
-  it.fails("does not charge cache-write tokens at the prompt price as well", () => {
+  // Cache-write tokens are part of prompt_tokens (as the adapter reads them and the REST API re-emits them in
+  // prompt_tokens_details): they are charged once, at the cache-write price.
+  it("does not charge cache-write tokens at the prompt price as well", () => {
     const cost = generationCost(
       pricing({ cacheWrite: 1_250_000n }),
       inputs({ usage: usage({ promptTokens: 1000, cacheWriteTokens: 400, completionTokens: 0 }) }),
