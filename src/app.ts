@@ -114,7 +114,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       clock,
       random: overrides.random ?? Math.random,
       options: {
-        connectTimeoutMs: config.routing.connectTimeoutMs,
         firstTokenTimeoutMs: config.routing.firstTokenTimeoutMs,
         idleTimeoutMs: config.routing.idleTimeoutMs,
         requestTimeoutMs: config.routing.requestTimeoutMs,

@@ -87,7 +87,6 @@ export interface UpstreamCall {
    * adapters still read a whole JSON answer when a server ignores the request to stream.
    */
   stream: boolean;
-  connectTimeoutMs: number;
   signal: AbortSignal;
 }
 

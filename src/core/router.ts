@@ -34,7 +34,6 @@ import type {
  */
 
 export interface RouterOptions {
-  connectTimeoutMs: number;
   /** Streamed attempts: from sending the request to the first token. */
   firstTokenTimeoutMs: number;
   /** Streamed attempts: the longest silence between two events. */
@@ -399,7 +398,6 @@ class Run implements CompletionRun {
         request: this.request,
         params: paramsFor(endpoint, this.request),
         stream: true,
-        connectTimeoutMs: options.connectTimeoutMs,
         signal: controller.signal,
       });
       const iterator = events[Symbol.asyncIterator]();

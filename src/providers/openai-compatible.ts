@@ -33,7 +33,11 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   async send(call: UpstreamCall): Promise<AsyncIterable<UpstreamEvent>> {
     const { provider } = call.endpoint;
-    if (!provider.baseUrl) throw new AppError("provider_error", `${provider.name} has no base URL configured.`);
+    if (!provider.baseUrl) {
+      throw new AppError("provider_error", `${provider.name} has no base URL configured.`, {
+        metadata: { provider_name: provider.name, provider_code: null },
+      });
+    }
     const headers: Record<string, string> = { "content-type": "application/json", accept: call.stream ? "text/event-stream" : "application/json" };
     if (provider.apiKey) headers.authorization = `Bearer ${provider.apiKey}`;
     let response;

@@ -48,7 +48,15 @@ export async function readChatResponse(
   }
   const contentType = String(response.headers["content-type"] ?? "");
   if (streamRequested && !contentType.includes("application/json")) return readEventStream(response.body, provider);
-  const text = await readText(response.body, Number.POSITIVE_INFINITY);
+  let text: string;
+  try {
+    text = await readText(response.body, Number.POSITIVE_INFINITY, { tolerateCut: false });
+  } catch (error) {
+    throw new AppError("provider_error", `${provider.name} dropped the connection mid-answer.`, {
+      metadata: { provider_name: provider.name, provider_code: null },
+      cause: error,
+    });
+  }
   const event = parseCompletion(text, provider);
   return (async function* () {
     yield event;
@@ -76,7 +84,7 @@ async function* readEventStream(body: AsyncIterable<Uint8Array | string>, provid
         continue;
       }
       if (chunk.error !== undefined && chunk.error !== null) throw classifyInBandError(chunk.error, provider);
-      const event = chunkEvent(chunk);
+      const event = chunkEvent(chunk, provider);
       if (event.nativeFinishReason) finished = true;
       yield event;
     }
@@ -103,11 +111,12 @@ async function* readEventStream(body: AsyncIterable<Uint8Array | string>, provid
   }
 }
 
-function chunkEvent(chunk: Record<string, unknown>): UpstreamEvent {
+function chunkEvent(chunk: Record<string, unknown>, provider: ProviderInfo): UpstreamEvent {
   const event: UpstreamEvent = {};
   if (typeof chunk.id === "string") event.upstreamId = chunk.id;
   const choice = Array.isArray(chunk.choices) ? (chunk.choices[0] as Record<string, unknown> | undefined) : undefined;
   if (choice) {
+    throwIfFinishedWithError(choice, provider);
     const delta = toDelta(choice.delta as Record<string, unknown> | undefined);
     if (delta) event.delta = delta;
     if (typeof choice.finish_reason === "string") event.nativeFinishReason = choice.finish_reason;
@@ -133,6 +142,7 @@ function parseCompletion(text: string, provider: ProviderInfo): UpstreamEvent {
       metadata: { provider_name: provider.name, provider_code: 200 },
     });
   }
+  throwIfFinishedWithError(choice, provider);
   const message = (choice.message ?? {}) as Record<string, unknown>;
   const delta: Delta = { role: "assistant" };
   if (typeof message.content === "string") delta.content = message.content;
@@ -153,6 +163,15 @@ function parseCompletion(text: string, provider: ProviderInfo): UpstreamEvent {
     nativeFinishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : "stop",
     usage: toUsage(body.usage),
   };
+}
+
+/**
+ * An upstream that is itself a router (OpenRouter-style) reports a failure after acceptance as
+ * `finish_reason: "error"` with `choices[0].error`: that answer is broken off, not complete.
+ */
+function throwIfFinishedWithError(choice: Record<string, unknown>, provider: ProviderInfo): void {
+  if (choice.finish_reason !== "error") return;
+  throw classifyInBandError(choice.error ?? { message: "The answer finished with an error." }, provider);
 }
 
 function toDelta(raw: Record<string, unknown> | undefined): Delta | undefined {
@@ -184,7 +203,8 @@ function asCount(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
 }
 
-async function readText(body: AsyncIterable<Uint8Array | string>, limit: number): Promise<string> {
+/** Reads a body as text, up to `limit` characters. An error body cut short is still worth classifying by what arrived. */
+async function readText(body: AsyncIterable<Uint8Array | string>, limit: number, options = { tolerateCut: true }): Promise<string> {
   const decoder = new TextDecoder();
   let text = "";
   try {
@@ -192,8 +212,8 @@ async function readText(body: AsyncIterable<Uint8Array | string>, limit: number)
       text += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
       if (text.length > limit) return text.slice(0, limit);
     }
-  } catch {
-    // A body cut short is still worth classifying by what arrived.
+  } catch (error) {
+    if (!options.tolerateCut) throw error;
   }
   return text + decoder.decode();
 }

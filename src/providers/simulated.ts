@@ -22,11 +22,11 @@ export class SimulatedAdapter implements ProviderAdapter {
 
   async send(call: UpstreamCall): Promise<AsyncIterable<UpstreamEvent>> {
     const { endpoint } = call;
-    const simulation = this.simulationOf(endpoint.simulation);
-    const count = (this.calls.get(endpoint.id) ?? 0) + 1;
-    this.calls.set(endpoint.id, count);
-    const injectFault = simulation.fault !== undefined && (simulation.faultTimes === undefined || count <= simulation.faultTimes);
     try {
+      const simulation = this.simulationOf(endpoint.simulation);
+      const count = (this.calls.get(endpoint.id) ?? 0) + 1;
+      this.calls.set(endpoint.id, count);
+      const injectFault = simulation.fault !== undefined && (simulation.faultTimes === undefined || count <= simulation.faultTimes);
       const response = await simulate(chatRequestBody(call), simulation, { signal: call.signal, injectFault });
       return await readChatResponse(response, endpoint.provider, call.stream);
     } catch (error) {

@@ -8,16 +8,19 @@ import type { ProviderInfo } from "../core/types.js";
  */
 
 const MAX_RAW_CHARS = 2000;
+const MAX_MESSAGE_CHARS = 500;
 
 const CONTEXT_LENGTH = /context[ _-]?length|context window|maximum context|prompt is too long|too many tokens|reduce the length/i;
 const CONTENT_POLICY = /content[ _-]?(policy|filter|management)|safety system|flagged|moderation/i;
 
 export function classifyUpstreamError(
   status: number,
-  bodyText: string,
+  rawBody: string,
   headers: Record<string, string | string[] | undefined>,
   provider: ProviderInfo,
 ): AppError {
+  // Secrets go first, before anything is cut to length (a key straddling the cut would survive in part).
+  const bodyText = sanitize(rawBody, provider);
   const parsed = parseErrorBody(bodyText);
   const signature = `${parsed.code ?? ""} ${parsed.type ?? ""} ${parsed.message ?? ""}`;
   let code: ErrorCode;
@@ -30,22 +33,33 @@ export function classifyUpstreamError(
   else if (status === 429) code = "upstream_rate_limited";
   else if (status === 503 || status === 529) code = "provider_unavailable";
   else code = "provider_error";
-  const detail = parsed.message ? sanitize(parsed.message, provider) : `HTTP ${status}`;
+  const detail = parsed.message ? parsed.message.slice(0, MAX_MESSAGE_CHARS) : `HTTP ${status}`;
   const message =
     code === "context_length_exceeded" || code === "content_policy_violation" || code === "upstream_invalid_request"
       ? detail
       : `${provider.name} returned an error: ${detail}`;
   return new AppError(code, message, {
-    metadata: { provider_name: provider.name, provider_code: status, raw: sanitize(bodyText, provider).slice(0, MAX_RAW_CHARS) },
+    metadata: { provider_name: provider.name, provider_code: status, raw: bodyText.slice(0, MAX_RAW_CHARS) },
     retryAfterMs: retryAfterMs(headers),
   });
 }
 
-/** An error event inside a 200 response (a JSON body or an SSE event with `error`). */
+/**
+ * An error event inside a 200 response (a JSON body, an SSE event with `error`, or `finish_reason: "error"`). Its
+ * `code` may be an HTTP status (number or numeric string) or a name (`"context_length_exceeded"`); without a status,
+ * a refusal of the request itself counts as a 400 so that it is classified as such, and anything else as a 502.
+ */
 export function classifyInBandError(error: unknown, provider: ProviderInfo): AppError {
   const body = JSON.stringify({ error });
-  const status = typeof (error as { code?: unknown })?.code === "number" ? ((error as { code: number }).code) : 502;
-  return classifyUpstreamError(status >= 400 && status < 600 ? status : 502, body, {}, provider);
+  const details = (typeof error === "object" && error !== null ? error : { message: String(error) }) as Record<string, unknown>;
+  const code = details.code;
+  let status = typeof code === "number" ? code : typeof code === "string" && /^\d{3}$/.test(code) ? Number(code) : NaN;
+  if (!(status >= 400 && status < 600)) {
+    const signature = `${String(code ?? "")} ${String(details.type ?? "")} ${String(details.message ?? "")}`;
+    const refusesRequest = CONTEXT_LENGTH.test(signature) || CONTENT_POLICY.test(signature) || details.type === "invalid_request_error";
+    status = refusesRequest ? 400 : 502;
+  }
+  return classifyUpstreamError(status, body, {}, provider);
 }
 
 /** A connection-level failure (refused, reset, DNS, TLS): retryable, no upstream status. */
