@@ -176,6 +176,26 @@ describe("billing of completions", () => {
     });
   });
 
+  it("releases the hold of a request whose process died, once it expires", async () => {
+    const user = await t.account({ credits: "1" });
+    const holdId = "00000000-0000-4000-8000-000000000001";
+    const hold = { holdId, accountId: user.accountId, keyHash: user.keyHash, amount: 400_000_000_000n };
+    expect(await t.app.credits.hold({ ...hold, ttlMs: 60_000 })).toEqual({ ok: true });
+    // A second request cannot have what the orphaned hold still reserves…
+    expect(await t.app.credits.hold({ ...hold, holdId: "00000000-0000-4000-8000-000000000002", amount: 700_000_000_000n, ttlMs: 60_000 })).toEqual({
+      ok: false,
+      reason: "credits",
+      available: 600_000_000_000n,
+    });
+    // …until the hold expires (as if its process crashed) and the reaper gives it back.
+    await t.app.db.sql.query("update credit_hold set expires_at = now() - interval '1 second' where id = $1", [holdId]);
+    expect(await t.app.credits.reap()).toBe(1);
+    const [key] = await t.app.db.sql.query<{ held: bigint }>("select held from api_key where hash = $1", [user.keyHash]);
+    expect(key.held).toBe(0n);
+    expect((await expectLedgerBalanced(t.app, user.accountId)).balance).toBe(1_000_000_000_000n);
+    expect(await t.app.credits.reap()).toBe(0);
+  });
+
   describe("prompt logging", () => {
     const secret = "my-unique-prompt-text-4711";
 
