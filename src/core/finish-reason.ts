@@ -10,6 +10,7 @@ const NORMALISED = new Map<string, FinishReason>(Object.entries({
   length: "length",
   max_tokens: "length",
   model_length: "length",
+  model_context_window_exceeded: "length",
   tool_calls: "tool_calls",
   tool_use: "tool_calls",
   function_call: "tool_calls",

@@ -9,6 +9,7 @@ import type { ProviderInfo } from "../core/types.js";
 
 const MAX_RAW_CHARS = 2000;
 const MAX_MESSAGE_CHARS = 500;
+const MAX_ERROR_BODY_CHARS = 64 * 1024;
 
 const CONTEXT_LENGTH = /context[ _-]?length|context window|maximum context|prompt is too long|too many tokens|reduce the length/i;
 const CONTENT_POLICY = /content[ _-]?(policy|filter|management)|safety system|flagged|moderation/i;
@@ -60,6 +61,73 @@ export function classifyInBandError(error: unknown, provider: ProviderInfo): App
     status = refusesRequest ? 400 : 502;
   }
   return classifyUpstreamError(status, body, {}, provider);
+}
+
+/** Anthropic's error types and the HTTP status each comes with (https://docs.anthropic.com/en/api/errors). */
+const ANTHROPIC_ERROR_STATUS = new Map<string, number>(Object.entries({
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+}));
+
+/** How Anthropic words a prompt plus `max_tokens` that do not fit, which the generic pattern does not catch. */
+const ANTHROPIC_CONTEXT_LENGTH = /exceed context limit/i;
+
+/**
+ * An Anthropic refusal (`{type:"error", error:{type, message}}` with its HTTP status; 529 is "overloaded"), classified
+ * as {@link classifyUpstreamError} does, and also recognising Anthropic's "input length and `max_tokens` exceed
+ * context limit" as a context-length error.
+ */
+export function classifyAnthropicError(
+  status: number,
+  rawBody: string,
+  headers: Record<string, string | string[] | undefined>,
+  provider: ProviderInfo,
+): AppError {
+  const error = classifyUpstreamError(status, rawBody, headers, provider);
+  if (error.code !== "upstream_invalid_request" || !ANTHROPIC_CONTEXT_LENGTH.test(error.message)) return error;
+  return new AppError("context_length_exceeded", error.message, { metadata: error.metadata, retryAfterMs: error.retryAfterMs });
+}
+
+/**
+ * An Anthropic `error` event inside a 200 stream (or a 200 body of type `error`): its `type` stands for the status
+ * Anthropic would have answered with, so `overloaded_error` is provider_unavailable (as a 529), `rate_limit_error`
+ * upstream_rate_limited, `invalid_request_error` a refusal of the request, and an unknown type a 500.
+ */
+export function classifyAnthropicStreamError(error: unknown, provider: ProviderInfo): AppError {
+  const details = (typeof error === "object" && error !== null ? error : { type: "api_error", message: String(error) }) as Record<string, unknown>;
+  const status = ANTHROPIC_ERROR_STATUS.get(String(details.type)) ?? 500;
+  return classifyAnthropicError(status, JSON.stringify({ type: "error", error: details }), {}, provider);
+}
+
+/**
+ * Reads the body of a refused response (up to 64 KiB: an error body is small, and one cut short is still classified by
+ * what arrived) and classifies it with `classify`.
+ */
+export async function readRefusal(
+  response: { status: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Uint8Array | string> },
+  provider: ProviderInfo,
+  classify: typeof classifyUpstreamError = classifyUpstreamError,
+): Promise<AppError> {
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for await (const chunk of response.body) {
+      text += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+      if (text.length > MAX_ERROR_BODY_CHARS) break;
+    }
+  } catch {
+    // Classified by what arrived.
+  }
+  text += decoder.decode();
+  return classify(response.status, text.slice(0, MAX_ERROR_BODY_CHARS), response.headers, provider);
 }
 
 /** A connection-level failure (refused, reset, DNS, TLS): retryable, no upstream status. */

@@ -3,14 +3,16 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import type { z } from "zod";
 import { SimulatedConnectionReset, simulate } from "../../src/providers/simulated/engine.js";
-import { simulationSchema } from "../../src/providers/simulated/scenario.js";
+import type { WireResponse } from "../../src/providers/openai-wire.js";
+import { simulationSchema, type Simulation } from "../../src/providers/simulated/scenario.js";
 
 /**
  * A real OpenAI-compatible upstream for tests: an HTTP server on 127.0.0.1 and a free port that answers
  * `POST /v1/chat/completions` by running the simulated model (`simulate()`) and writing its status, headers and body
  * to the socket. Faults therefore happen on the wire: a `SimulatedConnectionReset` before the response resets the
  * socket, one during the body drops the connection mid-answer, and a client that disconnects aborts the simulation.
- * Every request is recorded (headers and body) so tests can assert what an adapter sent.
+ * Every request is recorded (headers and body) so tests can assert what an adapter sent. The server itself
+ * (`startTestServer`) is shared with the fake Anthropic upstream (`anthropic-server.ts`), which answers in its protocol.
  */
 
 /** A simulation as written in a catalog (defaults not yet applied). */
@@ -45,7 +47,7 @@ export type UpstreamBehaviour = SimulationInput | ((request: RecordedRequest) =>
 export interface UpstreamServer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
-  /** `<url>/v1`: what a provider's `baseUrl` is set to. */
+  /** What a provider's `baseUrl` is set to: `<url>/v1` for an OpenAI-compatible server. */
   readonly baseUrl: string;
   /** Every request received, in arrival order. */
   readonly requests: RecordedRequest[];
@@ -53,12 +55,53 @@ export interface UpstreamServer {
   close(): Promise<void>;
 }
 
+/**
+ * How a test server answers one recorded request: a fixed reply, or a response whose body is produced as it goes.
+ * `signal` aborts when the client disconnects. Throwing `SimulatedConnectionReset` (before the response, or from its
+ * body) drops the connection as a crashed upstream would.
+ */
+export type Responder = (request: RecordedRequest, signal: AbortSignal) => UpstreamReply | WireResponse | Promise<UpstreamReply | WireResponse>;
+
 const CHAT_PATH = "/v1/chat/completions";
 
+/** An OpenAI-compatible upstream running the simulated model; see the top of this file. */
 export async function startUpstreamServer(behaviour: UpstreamBehaviour): Promise<UpstreamServer> {
-  const requests: RecordedRequest[] = [];
-  const faultCounts = new Map<string, number>();
+  const faults = new FaultCounter();
   const choose = typeof behaviour === "function" ? behaviour : () => behaviour;
+  return startTestServer({
+    basePath: "/v1",
+    respond(recorded, signal) {
+      if (recorded.method !== "POST" || recorded.url !== CHAT_PATH) {
+        return { status: 404, body: errorJson(`No route for ${recorded.method} ${recorded.url}`, "not_found_error") };
+      }
+      if (!recorded.body) return { status: 400, body: errorJson("The body is not a JSON object.", "invalid_request_error") };
+      const choice = choose(recorded);
+      if ("status" in choice) return choice;
+      const simulation = simulationSchema.parse(choice);
+      return simulate(recorded.body, simulation, { signal, injectFault: faults.inject(String(recorded.body.model), simulation) });
+    },
+  });
+}
+
+/** Counts requests per upstream model, for faults limited to the first N requests (`faultTimes`). */
+export class FaultCounter {
+  private readonly counts = new Map<string, number>();
+
+  /** Counts a request for `model`; whether it gets the simulation's fault. */
+  inject(model: string, simulation: Simulation): boolean {
+    const count = (this.counts.get(model) ?? 0) + 1;
+    this.counts.set(model, count);
+    return simulation.fault !== undefined && (simulation.faultTimes === undefined || count <= simulation.faultTimes);
+  }
+}
+
+/**
+ * A test upstream on 127.0.0.1 and a free port: records every request, lets `respond` answer it, and writes the answer
+ * to the socket, so faults happen on the wire (see the top of this file). `basePath` is appended to the server's URL to
+ * make its `baseUrl`.
+ */
+export async function startTestServer(options: { basePath: string; respond: Responder }): Promise<UpstreamServer> {
+  const requests: RecordedRequest[] = [];
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());
@@ -75,18 +118,6 @@ export async function startUpstreamServer(behaviour: UpstreamBehaviour): Promise
       clientDisconnected: false,
     };
     requests.push(recorded);
-    if (recorded.method !== "POST" || recorded.url !== CHAT_PATH) {
-      return reply(res, { status: 404, body: errorJson(`No route for ${recorded.method} ${recorded.url}`, "not_found_error") });
-    }
-    if (!recorded.body) return reply(res, { status: 400, body: errorJson("The body is not a JSON object.", "invalid_request_error") });
-
-    const choice = choose(recorded);
-    if ("status" in choice) return reply(res, choice);
-    const simulation = simulationSchema.parse(choice);
-    const model = String(recorded.body.model);
-    const count = (faultCounts.get(model) ?? 0) + 1;
-    faultCounts.set(model, count);
-    const injectFault = simulation.fault !== undefined && (simulation.faultTimes === undefined || count <= simulation.faultTimes);
 
     const controller = new AbortController();
     let closedByUs = false;
@@ -98,14 +129,15 @@ export async function startUpstreamServer(behaviour: UpstreamBehaviour): Promise
 
     let response;
     try {
-      response = await simulate(recorded.body, simulation, { signal: controller.signal, injectFault });
+      response = await options.respond(recorded, controller.signal);
     } catch (error) {
       closedByUs = true;
       // Nothing of the response has been sent: a real reset (RST) is safe and is what a crashed upstream looks like.
       if (error instanceof SimulatedConnectionReset) req.socket.resetAndDestroy();
-      else if (!controller.signal.aborted) reply(res, { status: 500, body: errorJson(String(error), "server_error") });
+      else if (!controller.signal.aborted) reply(res, { status: 500, body: JSON.stringify({ error: { message: String(error) } }) });
       return;
     }
+    if (typeof response.body === "string") return reply(res, response as UpstreamReply);
     res.writeHead(response.status, response.headers);
     res.flushHeaders();
     try {
@@ -128,7 +160,7 @@ export async function startUpstreamServer(behaviour: UpstreamBehaviour): Promise
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
-    baseUrl: `${url}/v1`,
+    baseUrl: `${url}${options.basePath}`,
     requests,
     async close() {
       server.closeAllConnections();
