@@ -1,11 +1,13 @@
 import { z } from "zod";
 import { parseUsd, type Money } from "../billing/money.js";
 import { AppError } from "../errors.js";
-import { SORTS, type ApiType, type ChatMessage, type CompletionRequest, type ProviderPreferences } from "../core/types.js";
+import { validationError } from "../validation.js";
+import { SORTS, type ApiType, type ChatMessage, type CompletionRequest, type ProviderPreferences } from "./types.js";
 
 /**
- * Validation of `POST /chat/completions` and `POST /completions` bodies into the canonical request. Malformed input is
- * a 400 whose message names the field, what was expected and what arrived. Fields Switchyard does not know pass
+ * Validation of OpenAI-shaped completion requests (the bodies of `POST /chat/completions` and `POST /completions`, and
+ * the GraphQL completion input, which both front doors map to this shape) into the canonical request. Malformed input
+ * is a 400 whose message names the field, what was expected and what arrived. Fields Switchyard does not know pass
  * through to the provider untouched; routing fields (`model`, `models`, `provider`, `route`, …) are consumed here.
  */
 
@@ -211,24 +213,4 @@ function money(value: number | string | undefined, field: string): Money | undef
   } catch (error) {
     throw new AppError("invalid_request", `${field}: ${(error as Error).message}`, { metadata: { param: field } });
   }
-}
-
-/** The most specific issue: inside a union, the branch that got furthest says best what was wrong. */
-function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
-  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
-  const nested = issue.errors
-    .flat()
-    .map((inner) => deepest({ ...inner, path: [...issue.path, ...inner.path] }))
-    .sort((a, b) => b.path.length - a.path.length || Number(a.code === "invalid_type") - Number(b.code === "invalid_type"));
-  return nested[0] ?? issue;
-}
-
-function validationError(error: z.ZodError, body: object): AppError {
-  const issue = deepest(error.issues[0]);
-  const path = issue.path.map(String).join(".") || "(body)";
-  const got = issue.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], body);
-  const shown = got === undefined ? "nothing" : JSON.stringify(got)?.slice(0, 80);
-  return new AppError("invalid_request", `Invalid request: ${path}: ${issue.message} (got ${shown}).`, {
-    metadata: { param: path, issues: error.issues.slice(0, 10).map((i) => ({ path: i.path.map(String).join("."), message: i.message })) },
-  });
 }

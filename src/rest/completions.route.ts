@@ -5,7 +5,7 @@ import type { CompletionRouter, CompletionRun } from "../core/router.js";
 import type { ApiType, CompletionResult, RunEvent } from "../core/types.js";
 import { AppError, errorBody, toAppError } from "../errors.js";
 import { INFERENCE, requireKey } from "./auth.js";
-import { parseCompletionRequest } from "./completion-request.js";
+import { parseCompletionRequest } from "../core/completion-request.js";
 import { errorHeaders } from "./error-handler.js";
 import { chunkJson, completionJson, errorChunkJson, usageChunkJson, type ChunkHeader } from "./openai-format.js";
 

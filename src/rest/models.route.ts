@@ -7,6 +7,7 @@ import type { CatalogPort } from "../core/ports.js";
 import type { EndpointInfo, Pricing, ProviderInfo } from "../core/types.js";
 import { AppError } from "../errors.js";
 import type { KeyAuthenticator } from "../accounts/key-auth.js";
+import { parseInput } from "../validation.js";
 
 /** `/models`, `/models/count`, `/models/{author}/{slug}/endpoints` and `/providers`, in OpenRouter's shapes. */
 export interface ModelsRouteDeps {
@@ -94,14 +95,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelsRouteDeps)
 }
 
 function parseQuery(query: unknown): z.infer<typeof listQuery> {
-  const parsed = listQuery.safeParse(query);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AppError("invalid_request", `Invalid query parameter ${issue.path.join(".")}: ${issue.message}.`, {
-      metadata: { param: issue.path.join(".") },
-    });
-  }
-  return parsed.data;
+  return parseInput(listQuery, query, "query parameter");
 }
 
 function toFilter(query: z.infer<typeof listQuery>): ModelFilter {
