@@ -28,9 +28,11 @@ export class AccountsService {
     private readonly orm: MikroORM,
     private readonly sql: Sql,
     private readonly bus: EventBus,
+    /** Credits every new account receives to try paid models (its own `grant` entry); 0 for none. */
+    private readonly signupCredits: Money = 0n,
   ) {}
 
-  /** Creates an account with one user. A taken email is a `conflict`. */
+  /** Creates an account with one user and the sign-up allowance. A taken email is a `conflict`. */
   async createAccount(input: { email: string; name?: string; passwordHash?: string | null }): Promise<{ account: Account; user: User }> {
     const email = input.email.trim().toLowerCase();
     if (!EMAIL.test(email)) throw new AppError("invalid_request", `"${input.email}" is not an email address.`);
@@ -43,6 +45,9 @@ export class AccountsService {
     } catch (error) {
       if ((error as { code?: string }).code === "23505") throw new AppError("conflict", `An account with the email ${email} already exists.`);
       throw error;
+    }
+    if (this.signupCredits > 0n) {
+      account.balance = await this.grantCredits(account.id, this.signupCredits, "Free allowance for new accounts", `signup:${account.id}`);
     }
     return { account, user };
   }

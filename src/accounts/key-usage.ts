@@ -13,7 +13,6 @@ export interface KeyCounters {
   usageDay: string | null;
   usageWeek: string | null;
   usageMonth: string | null;
-  held: Money;
 }
 
 export interface KeyUsage {
@@ -21,7 +20,10 @@ export interface KeyUsage {
   daily: Money;
   weekly: Money;
   monthly: Money;
-  /** Spending left in the current limit period (after open holds), or null without a limit. */
+  /**
+   * Spending left in the current limit period, or null without a limit. Credits reserved for requests (holds, node
+   * leases) are not subtracted: they are spent only as far as requests actually cost.
+   */
   limitRemaining: Money | null;
 }
 
@@ -36,7 +38,7 @@ export function currentKeyUsage(k: KeyCounters, now: Date = new Date()): KeyUsag
   const weekly = k.usageWeek === periods.week ? k.usageWeekly : 0n;
   const monthly = k.usageMonth === periods.month ? k.usageMonthly : 0n;
   const periodUsage = k.limitReset === "daily" ? daily : k.limitReset === "weekly" ? weekly : k.limitReset === "monthly" ? monthly : k.usage;
-  const remaining = k.limit === null ? null : k.limit - periodUsage - k.held;
+  const remaining = k.limit === null ? null : k.limit - periodUsage;
   return { usage: k.usage, daily, weekly, monthly, limitRemaining: remaining === null ? null : remaining > 0n ? remaining : 0n };
 }
 

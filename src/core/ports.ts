@@ -3,6 +3,7 @@ import type {
   AdapterKind,
   ApiType,
   AttemptSummary,
+  Caller,
   CatalogSnapshot,
   CompletionRequest,
   EndpointInfo,
@@ -104,6 +105,17 @@ export interface ProviderAdapter {
 export interface AdapterRegistry {
   get(kind: AdapterKind): ProviderAdapter | undefined;
   kinds(): ReadonlySet<AdapterKind>;
+}
+
+/** Which limits a request counts against: the free-model quotas, or the paid-model rate. */
+export type RequestKind = "free" | "paid";
+
+/**
+ * Request limits per account. `admit` counts the request and throws a `rate_limited` AppError (with `X-RateLimit-*`
+ * headers and `retryAfterMs`) when a limit is reached.
+ */
+export interface LimitsPort {
+  admit(caller: Caller, kind: RequestKind): Promise<void>;
 }
 
 /** Milliseconds since the epoch; injectable so tests of health windows need no real waiting. */

@@ -5,7 +5,7 @@ import { AnswerAccumulator } from "../streaming/accumulator.js";
 import { normaliseFinishReason } from "./finish-reason.js";
 import type { HealthTracker } from "./health.js";
 import { planEndpoints, ROUTABLE_PARAMETERS } from "./plan.js";
-import type { AdapterRegistry, CatalogPort, Clock, CreditsPort, GenerationRecord } from "./ports.js";
+import type { AdapterRegistry, CatalogPort, Clock, CreditsPort, GenerationRecord, LimitsPort, RequestKind } from "./ports.js";
 import { generationCost, maxOutputTokens, worstCaseCost } from "./pricing.js";
 import { MAX_MODELS, resolveModel, type ModelTarget } from "./resolve.js";
 import { sleep } from "./sleep.js";
@@ -52,6 +52,7 @@ export interface RouterLogger {
 export interface RouterDeps {
   catalog: CatalogPort;
   credits: CreditsPort;
+  limits: LimitsPort;
   adapters: AdapterRegistry;
   health: HealthTracker;
   clock: Clock;
@@ -91,7 +92,14 @@ export class CompletionRouter {
       throw new AppError("invalid_request", `'models' array must have ${MAX_MODELS} items or fewer (including \`model\`).`);
     }
     const snapshot = this.deps.catalog.snapshot();
-    const targets = request.models.map((id) => resolveModel(id, snapshot));
+    // Each id resolves on its own: an unknown id among the fall-backs is that model's error, and the next one is tried.
+    const targets = request.models.map((id): ModelTarget | AppError => {
+      try {
+        return resolveModel(id, snapshot);
+      } catch (error) {
+        return toAppError(error);
+      }
+    });
     const run = new Run(this.deps, request, caller, targets, signal);
     await run.admitFirst();
     return run;
@@ -127,13 +135,15 @@ class Run implements CompletionRun {
   private plan: EndpointInfo[] = [];
   private lastError: AppError | null = null;
   private holdPlaced = false;
+  /** Limits already counted for this request (a fall-back to another model of the same kind is not counted again). */
+  private readonly counted = new Set<RequestKind>();
   private deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: RouterDeps,
     private readonly request: CompletionRequest,
     private readonly caller: Caller,
-    private readonly targets: ModelTarget[],
+    private readonly targets: Array<ModelTarget | AppError>,
     clientSignal: AbortSignal,
   ) {
     this.startedAt = deps.clock.now();
@@ -237,7 +247,16 @@ class Run implements CompletionRun {
     while (this.targetIndex + 1 < this.targets.length) {
       this.targetIndex += 1;
       const target = this.targets[this.targetIndex];
+      if (target instanceof AppError) {
+        this.lastError = target;
+        continue;
+      }
       try {
+        const kind: RequestKind = target.variant === "free" ? "free" : "paid";
+        if (!this.counted.has(kind)) {
+          this.counted.add(kind);
+          await this.deps.limits.admit(this.caller, kind);
+        }
         const plan = planEndpoints({
           target,
           request: this.request,
@@ -310,7 +329,7 @@ class Run implements CompletionRun {
 
   /** Tries the current model's plan. Returns null when it is exhausted (or failed in a way another model may not). */
   private async attemptCurrentTarget(): Promise<Committed | null> {
-    const target = this.targets[this.targetIndex];
+    const target = this.targets[this.targetIndex] as ModelTarget;
     const tries = new Map<string, { count: number; retryAt: number }>();
     const { health, clock } = this.deps;
     let triedAny = false;
@@ -396,7 +415,7 @@ class Run implements CompletionRun {
       const events = await adapter.send({
         endpoint,
         request: this.request,
-        params: paramsFor(endpoint, this.request),
+        params: paramsFor(endpoint, this.request, target),
         stream: true,
         signal: controller.signal,
       });
@@ -655,10 +674,13 @@ class Run implements CompletionRun {
  * drops unsupported parameters silently unless `require_parameters` is set, in which case planning already kept only
  * endpoints supporting all of them). Parameters Switchyard does not know pass through untouched.
  */
-function paramsFor(endpoint: EndpointInfo, request: CompletionRequest): Record<string, unknown> {
-  if (endpoint.supportedParameters.size === 0) return request.params;
+function paramsFor(endpoint: EndpointInfo, request: CompletionRequest, target: ModelTarget): Record<string, unknown> {
+  // `:thinking` on a model without dedicated thinking endpoints switches reasoning on (unless the request set it).
+  const requested =
+    target.forceReasoning && request.params.reasoning === undefined ? { ...request.params, reasoning: { effort: "medium" } } : request.params;
+  if (endpoint.supportedParameters.size === 0) return requested;
   const params: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(request.params)) {
+  for (const [name, value] of Object.entries(requested)) {
     if (ROUTABLE_PARAMETERS.has(name) && !endpoint.supportedParameters.has(name)) {
       if (!(name === "max_tokens" && endpoint.supportedParameters.has("max_completion_tokens"))) continue;
     }

@@ -20,7 +20,10 @@ export interface Queryable {
 export class Sql implements Queryable {
   private readonly pool: pg.Pool;
 
-  constructor(url: string, max: number) {
+  constructor(
+    private readonly url: string,
+    max: number,
+  ) {
     this.pool = new pg.Pool({ connectionString: url, max, types });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on("error", () => {});
@@ -49,6 +52,16 @@ export class Sql implements Queryable {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * A separate small pool on the same database with `pg`'s default type parsing, for libraries that bring their own
+   * queries (rate-limiter-flexible). The caller ends it.
+   */
+  newPool(max: number): pg.Pool {
+    const pool = new pg.Pool({ connectionString: this.url, max });
+    pool.on("error", () => {});
+    return pool;
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { KeyAuthenticator } from "../accounts/key-auth.js";
-import { currentKeyUsage, type KeyCounters } from "../accounts/key-usage.js";
+import { currentKeyUsage } from "../accounts/key-usage.js";
+import { keyCounters } from "../accounts/keys.service.js";
 import { usdToNumber } from "../billing/money.js";
+import type { RateLimits } from "../limits/rate-limits.js";
 import type { Sql } from "../persistence/sql.js";
 import { ANY_KEY, requireKey } from "./auth.js";
 
 export interface KeyRouteDeps {
   auth: KeyAuthenticator;
   sql: Sql;
+  limits: RateLimits;
 }
 
 /** `GET /key` (and the legacy `/auth/key`): the calling key's label, limit, usage and tier. Money is USD. */
@@ -17,12 +20,16 @@ export function registerKeyRoutes(app: FastifyInstance, deps: KeyRouteDeps): voi
     const [row] = await deps.sql.query<KeyRow>(
       `select k.name, k.label, k.kind, k."limit", k.limit_reset, k.usage, k.usage_daily, k.usage_weekly, k.usage_monthly,
               to_char(k.usage_day, 'YYYY-MM-DD') as usage_day, to_char(k.usage_week, 'YYYY-MM-DD') as usage_week,
-              to_char(k.usage_month, 'YYYY-MM-DD') as usage_month, k.held, k.expires_at, k.creator_user_id,
+              to_char(k.usage_month, 'YYYY-MM-DD') as usage_month, k.expires_at, k.creator_user_id,
               exists (select 1 from ledger_entry l where l.account_id = k.account_id and l.kind in ('purchase', 'auto_top_up')) as purchased
          from api_key k where k.hash = $1`,
       [key.hash],
     );
-    const usage = currentKeyUsage(countersOf(row));
+    const usage = currentKeyUsage(keyCounters(row));
+    const [freeToday, perSecond] = await Promise.all([
+      deps.limits.freeUsageToday(key.accountId),
+      deps.limits.paidRequestsPerSecond(key.accountId),
+    ]);
     return {
       data: {
         name: row.name,
@@ -44,7 +51,8 @@ export function registerKeyRoutes(app: FastifyInstance, deps: KeyRouteDeps): voi
         is_provisioning_key: row.kind === "management",
         creator_user_id: row.creator_user_id,
         expires_at: row.expires_at ? row.expires_at.toISOString() : null,
-        rate_limit: { requests: -1, interval: "10s", note: "Paid models have no request cap on this server." },
+        free_model_daily_requests: freeToday,
+        rate_limit: { requests: perSecond, interval: "1s", note: "Paid models: requests per second, from the account's balance." },
       },
     };
   };
@@ -65,23 +73,7 @@ interface KeyRow {
   usage_day: string | null;
   usage_week: string | null;
   usage_month: string | null;
-  held: bigint;
   expires_at: Date | null;
   creator_user_id: string | null;
   purchased: boolean;
-}
-
-function countersOf(row: KeyRow): KeyCounters {
-  return {
-    limit: row.limit,
-    limitReset: row.limit_reset,
-    usage: row.usage,
-    usageDaily: row.usage_daily,
-    usageWeekly: row.usage_weekly,
-    usageMonthly: row.usage_monthly,
-    usageDay: row.usage_day,
-    usageWeek: row.usage_week,
-    usageMonth: row.usage_month,
-    held: row.held,
-  };
 }
