@@ -24,3 +24,19 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const key = await derive(password, Buffer.from(salt, "base64url"), { N: Number(n), r: Number(r), p: Number(p), maxmem: PARAMS.maxmem });
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
+
+/** Length bounds of a new password, in characters (the upper bound keeps hashing cheap to refuse). */
+export const PASSWORD_MIN_LENGTH = 10;
+export const PASSWORD_MAX_LENGTH = 1024;
+
+/**
+ * Why a new password is refused, or null when it is acceptable: at least {@link PASSWORD_MIN_LENGTH} characters, at most
+ * {@link PASSWORD_MAX_LENGTH}, and not one character repeated. The message never repeats the password.
+ */
+export function passwordProblem(password: string): string | null {
+  const characters = [...password.normalize("NFKC")];
+  if (characters.length < PASSWORD_MIN_LENGTH) return `The password must have at least ${PASSWORD_MIN_LENGTH} characters.`;
+  if (characters.length > PASSWORD_MAX_LENGTH) return `The password must have at most ${PASSWORD_MAX_LENGTH} characters.`;
+  if (new Set(characters).size === 1) return "The password must not be one character repeated.";
+  return null;
+}

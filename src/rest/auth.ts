@@ -1,6 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { ApiKeyKind } from "../accounts/api-key.entity.js";
 import type { AuthenticatedKey, KeyAuthenticator } from "../accounts/key-auth.js";
+import { hasSessionCookie, type SessionAuthenticator, type SessionPrincipal } from "../accounts/sessions.js";
 import { AppError } from "../errors.js";
 
 /**
@@ -27,3 +28,42 @@ export async function requireKey(
 export const INFERENCE: readonly ApiKeyKind[] = ["inference"];
 export const MANAGEMENT: readonly ApiKeyKind[] = ["management"];
 export const ANY_KEY: readonly ApiKeyKind[] = ["inference", "management"];
+
+/** The account a request acts for, and how it proved it: an API key, or a dashboard session. */
+export interface AccountPrincipal {
+  accountId: string;
+  /** The key's hash when authenticated by a key; null for a session. */
+  keyHash: string | null;
+  /** The signed-in user when authenticated by a session; null for a key. */
+  userId: string | null;
+  kind: "key" | "session";
+}
+
+/**
+ * Authenticates a request that acts for an account with either credential: a Bearer key of an `allowed` kind (when an
+ * `Authorization` header is present, it decides, and cookies are ignored), or else a dashboard session cookie, which
+ * on methods other than GET, HEAD and OPTIONS must come with its `X-CSRF-Token` header (403 `forbidden` without it).
+ * Neither is `unauthenticated` (401).
+ */
+export async function requireAccount(
+  auth: { keys: KeyAuthenticator; sessions: SessionAuthenticator },
+  request: FastifyRequest,
+  allowed: readonly ApiKeyKind[] = INFERENCE,
+): Promise<AccountPrincipal> {
+  if (request.headers.authorization !== undefined) {
+    const key = await requireKey(auth.keys, request, allowed);
+    return { accountId: key.accountId, keyHash: key.hash, userId: null, kind: "key" };
+  }
+  const session = await requireSession(auth.sessions, request);
+  return { accountId: session.accountId, keyHash: null, userId: session.userId, kind: "session" };
+}
+
+/** A dashboard session (with its CSRF check on unsafe methods), or `unauthenticated` (401). */
+export async function requireSession(sessions: SessionAuthenticator, request: FastifyRequest): Promise<SessionPrincipal> {
+  const session = await sessions.authenticate(request);
+  if (session) return session;
+  throw new AppError(
+    "unauthenticated",
+    hasSessionCookie(request.headers) ? "The session has ended. Log in again." : "No auth credentials found.",
+  );
+}
