@@ -19,7 +19,17 @@ export class Account {
     | "ignoredProviders"
     | "logPrompts"
     | "createdAt"
-    | "deletedAt";
+    | "deletedAt"
+    | "stripeCustomerId"
+    | "stripePaymentMethodId"
+    | "autoTopUpEnabled"
+    | "autoTopUpThreshold"
+    | "autoTopUpAmount"
+    | "autoTopUpPending"
+    | "autoTopUpPendingSince"
+    | "autoTopUpFailures"
+    | "autoTopUpLastError"
+    | "autoTopUpLastErrorAt";
 
   @PrimaryKey({ type: "uuid" })
   id: string = randomUUID();
@@ -61,4 +71,39 @@ export class Account {
 
   @Property({ type: "timestamptz", nullable: true })
   deletedAt: Date | null = null;
+
+  /** The Stripe customer that pays for this account's credits, created at its first checkout. */
+  @Property({ type: "text", nullable: true, unique: true })
+  stripeCustomerId: string | null = null;
+
+  /** The payment method auto top-up charges: the card saved at the last checkout, or one set in the settings. */
+  @Property({ type: "text", nullable: true })
+  stripePaymentMethodId: string | null = null;
+
+  /** Auto top-up: when a settlement leaves the balance below `autoTopUpThreshold`, buy `autoTopUpAmount` of credits. */
+  @Property({ type: "boolean", defaultRaw: "false" })
+  autoTopUpEnabled: boolean = false;
+
+  @Property({ type: new BigIntType("bigint"), nullable: true })
+  autoTopUpThreshold: bigint | null = null;
+
+  @Property({ type: new BigIntType("bigint"), nullable: true })
+  autoTopUpAmount: bigint | null = null;
+
+  /** The `credit_purchase` of the auto top-up in flight; while set, no other top-up starts (one at a time). */
+  @Property({ type: "uuid", nullable: true })
+  autoTopUpPending: string | null = null;
+
+  @Property({ type: "timestamptz", nullable: true })
+  autoTopUpPendingSince: Date | null = null;
+
+  /** Consecutive failed auto top-ups; at the configured maximum auto top-up pauses until the settings are saved. */
+  @Property({ type: "integer", defaultRaw: "0" })
+  autoTopUpFailures: number = 0;
+
+  @Property({ type: "text", nullable: true })
+  autoTopUpLastError: string | null = null;
+
+  @Property({ type: "timestamptz", nullable: true })
+  autoTopUpLastErrorAt: Date | null = null;
 }

@@ -22,6 +22,12 @@ export type LedgerKind = (typeof LEDGER_KINDS)[number];
 @Entity({ tableName: "ledger_entry" })
 @Index({ properties: ["account", "id"] })
 @Unique({ properties: ["kind", "reference"] })
+// Everything but usage: purchases, fees, grants, expiries… A few rows per account, so totals (`GET /credits`) and expiry
+// never scan an account's usage entries (usage total = that sum − balance).
+@Index({
+  name: "ledger_entry_non_usage_index",
+  expression: `create index "ledger_entry_non_usage_index" on "ledger_entry" ("account_id", "id") where "kind" <> 'usage'`,
+})
 export class LedgerEntry {
   [OptionalProps]?: "id" | "reference" | "description" | "createdAt";
 
