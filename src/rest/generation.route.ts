@@ -11,6 +11,8 @@ export interface GenerationRouteDeps {
   auth: KeyAuthenticator;
   sql: Sql;
   catalog: CatalogPort;
+  /** Settlements are committed in batches: a read right after a completion waits for its own to land. */
+  settled: (generationId: string) => Promise<void>;
 }
 
 /** `GET /generation?id=gen-…`: the recorded generation, to any inference key of the account that made it. */
@@ -19,6 +21,7 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: GenerationR
     const key = await requireKey(deps.auth, request, INFERENCE);
     const id = request.query.id;
     if (!id) throw new AppError("invalid_request", "The `id` query parameter is required.", { metadata: { param: "id" } });
+    await deps.settled(id);
     const [row] = await deps.sql.query<GenerationRow>(
       `select id, upstream_id, created_at, model, provider, api_type, streamed, cancelled, finish_reason, native_finish_reason,
               tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, tokens_cache_write, usage_counted, cost,

@@ -1,0 +1,273 @@
+import { randomUUID } from "node:crypto";
+import type { Clock, CreditsPort, GenerationRecord, HoldOutcome, HoldRequest } from "../core/ports.js";
+import type { Sql } from "../persistence/sql.js";
+import { PICO_PER_USD, type Money } from "./money.js";
+import { generationRow, SettlementBatcher, type QueuedSettlement, type SettlementItem } from "./settlement-batcher.js";
+import type { SettlementLog } from "./settlement-log.js";
+
+/**
+ * Credits on the request path without a database round trip in the common case, in the style of telecom online
+ * charging. Each node holds a lease per account and key — a credit hold in the database, counted in the account's and
+ * key's `held` like any other — and places the holds of its requests against it in memory. When a lease runs short the
+ * node extends it (one round trip; the database never grants more than the account has free or the key may spend, so
+ * nodes together can never overspend); when it idles the node gives it back. Settlements are applied in batches (see
+ * SettlementBatcher) and debited from the lease they were reserved in. A node that dies leaves its leases to expire
+ * and be released by the reaper; its logged settlements are replayed at the next start.
+ */
+export interface LeaseSettings {
+  /** A lease expires (for the reaper) this long after its last renewal; live nodes renew at a third of it. */
+  ttlMs: number;
+  /** A lease with nothing in it for this long is returned. */
+  idleMs: number;
+  /** The least a lease grows by beyond what a request needs (when the account can spare it). */
+  minExtension: Money;
+}
+
+export const DEFAULT_LEASE_SETTINGS: LeaseSettings = { ttlMs: 60_000, idleMs: 5_000, minExtension: PICO_PER_USD / 100n };
+
+/** Where the node learns whether an account's balance is negative, for requests that reserve nothing (free models). */
+export interface BalanceLookup {
+  balance(accountId: string): Promise<Money>;
+}
+
+interface Lease {
+  id: string;
+  accountId: string;
+  keyHash: string | null;
+  /** The lease's amount in the database, as far as this node knows (it changes only by this node's actions). */
+  granted: Money;
+  /** Holds of requests in flight, by hold id. */
+  holds: Map<string, Money>;
+  held: Money;
+  /** Costs settled here but not yet committed (they are still inside `granted`). */
+  pending: Money;
+  lastUsed: number;
+  renewedAt: number;
+  /** The extension in progress: extensions of one lease run one at a time. */
+  extending: Promise<unknown>;
+}
+
+export class LeasedCredits implements CreditsPort {
+  /** Leases by `account/key`, and by lease id (for settlements coming back from the batcher). */
+  private readonly leases = new Map<string, Lease>();
+  private readonly byId = new Map<string, Lease>();
+  private readonly byHold = new Map<string, Lease>();
+  private readonly batcher: SettlementBatcher;
+  private timer: NodeJS.Timeout | undefined;
+  private reaper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly sql: Sql,
+    log: SettlementLog | null,
+    private readonly balances: BalanceLookup,
+    private readonly clock: Clock,
+    /** Called after each settlement commits, with the account's new balance (live events, auto top-up). */
+    private readonly onSettled: (record: GenerationRecord, balance: Money) => void,
+    private readonly onError: (error: unknown) => void,
+    private readonly settings: LeaseSettings = DEFAULT_LEASE_SETTINGS,
+  ) {
+    this.batcher = new SettlementBatcher(sql, log, (batch, balances) => this.committed(batch, balances), onError);
+  }
+
+  async hold(request: HoldRequest): Promise<HoldOutcome> {
+    if (request.amount === 0n && (await this.balances.balance(request.accountId)) < 0n) {
+      return { ok: false, reason: "negative_balance", available: 0n };
+    }
+    const lease = this.leaseFor(request.accountId, request.keyHash);
+    // In use from now on: the idle sweep must not return a lease a request is about to extend.
+    lease.lastUsed = this.clock.now();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const previous = lease.holds.get(request.holdId) ?? 0n;
+      const delta = request.amount - previous;
+      if (delta <= free(lease)) {
+        lease.holds.set(request.holdId, request.amount);
+        lease.held += delta;
+        lease.lastUsed = this.clock.now();
+        this.byHold.set(request.holdId, lease);
+        return { ok: true };
+      }
+      const extension = await this.extend(lease, delta);
+      if (!extension.ok) {
+        // What this request could have had: the most the lease could be, less what other requests here use of it.
+        const others = lease.held - previous + lease.pending;
+        return { ...extension, available: extension.available > others ? extension.available - others : 0n };
+      }
+    }
+    return { ok: false, reason: "credits", available: free(lease) };
+  }
+
+  async release(holdId: string): Promise<void> {
+    this.takeHold(holdId);
+  }
+
+  async settle({ holdId, description, generation }: { holdId: string; description: string; generation: GenerationRecord }): Promise<void> {
+    const lease = this.takeHold(holdId) ?? this.leaseFor(generation.accountId, generation.keyHash);
+    lease.pending += generation.cost;
+    const item: SettlementItem = {
+      lease: lease.id,
+      account: generation.accountId,
+      key: generation.keyHash,
+      cost: generation.cost.toString(),
+      description,
+      generation: generationRow(generation),
+    };
+    this.batcher.add({ item, record: generation });
+  }
+
+  /** Credits this node holds for requests of the account in flight (not what its leases have in reserve). */
+  inUse(accountId: string): Money {
+    let total = 0n;
+    for (const lease of this.leases.values()) if (lease.accountId === accountId) total += lease.held;
+    return total;
+  }
+
+  /** Resolves once every settlement so far is committed to the database. */
+  flush(): Promise<void> {
+    return this.batcher.flush();
+  }
+
+  /** Resolves once this generation's settlement is committed (reads of it then see it). */
+  whenSettled(generationId: string): Promise<void> {
+    return this.batcher.whenCommitted(generationId);
+  }
+
+  /**
+   * Gives back what is unused of the leases of a key or account whose limits or state changed (a lowered key limit,
+   * a disabled key, a deleted account): the next request extends them under the new rules.
+   */
+  shrinkLeases(of: { keyHash?: string; accountId?: string }): void {
+    for (const lease of [...this.leases.values()]) {
+      if (of.keyHash !== undefined && lease.keyHash !== of.keyHash) continue;
+      if (of.accountId !== undefined && lease.accountId !== of.accountId) continue;
+      const inUse = lease.held + lease.pending;
+      if (lease.granted <= inUse) continue;
+      lease.extending = lease.extending.then(async () => {
+        const target = lease.held + lease.pending;
+        if (lease.granted <= target) return;
+        await this.sql.query("select sy_lease($1, $2, $3, $4, $4, $5)", [lease.id, lease.accountId, lease.keyHash, target.toString(), this.settings.ttlMs]);
+        lease.granted = target;
+      }).catch(this.onError);
+    }
+  }
+
+  /** Renews live leases, returns idle ones and releases expired holds of dead nodes, on timers (unref'd). */
+  start(reaperIntervalMs: number): void {
+    const tick = Math.max(250, Math.min(1000, this.settings.ttlMs / 6));
+    this.timer = setInterval(() => this.maintain().catch(this.onError), tick);
+    this.timer.unref();
+    this.reaper = setInterval(() => this.reap().catch(this.onError), reaperIntervalMs);
+    this.reaper.unref();
+  }
+
+  /** Releases expired holds (their node died). Returns how many. */
+  async reap(): Promise<number> {
+    const [row] = await this.sql.query<{ released: number }>("select sy_reap_holds() as released");
+    return row.released;
+  }
+
+  /** Stops the timers, commits every settlement and gives every lease back. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    clearInterval(this.reaper);
+    await this.flush();
+    for (const lease of [...this.leases.values()]) await this.returnLease(lease).catch(this.onError);
+  }
+
+  private leaseFor(accountId: string, keyHash: string | null): Lease {
+    const id = `${accountId}/${keyHash ?? ""}`;
+    let lease = this.leases.get(id);
+    if (!lease) {
+      const now = this.clock.now();
+      lease = {
+        id: randomUUID(),
+        accountId,
+        keyHash,
+        granted: 0n,
+        holds: new Map(),
+        held: 0n,
+        pending: 0n,
+        lastUsed: now,
+        renewedAt: now,
+        extending: Promise.resolve(),
+      };
+      this.leases.set(id, lease);
+      this.byId.set(lease.id, lease);
+    }
+    return lease;
+  }
+
+  private takeHold(holdId: string): Lease | undefined {
+    const lease = this.byHold.get(holdId);
+    if (!lease) return undefined;
+    this.byHold.delete(holdId);
+    lease.held -= lease.holds.get(holdId) ?? 0n;
+    lease.holds.delete(holdId);
+    lease.lastUsed = this.clock.now();
+    return lease;
+  }
+
+  /** Grows the lease until `need` of it is free (one extension at a time per lease). */
+  private extend(lease: Lease, need: Money): Promise<HoldOutcome> {
+    const run = lease.extending.then(async (): Promise<HoldOutcome> => {
+      // An extension that ran meanwhile may have made room already.
+      if (free(lease) >= need) return { ok: true };
+      const min = lease.granted + need - free(lease);
+      const extra = need * 3n > this.settings.minExtension ? need * 3n : this.settings.minExtension;
+      const [row] = await this.sql.query<{ outcome: string; amount: bigint; available: bigint }>(
+        "select outcome, amount, available from sy_lease($1, $2, $3, $4, $5, $6)",
+        [lease.id, lease.accountId, lease.keyHash, min.toString(), (min + extra).toString(), this.settings.ttlMs],
+      );
+      if (row.outcome !== "ok") {
+        const reason = row.outcome === "no_account" ? "credits" : (row.outcome as "negative_balance" | "credits" | "key_limit");
+        return { ok: false, reason, available: row.available > 0n ? row.available : 0n };
+      }
+      lease.granted = row.amount;
+      lease.renewedAt = this.clock.now();
+      return { ok: true };
+    });
+    lease.extending = run.catch(() => undefined);
+    return run;
+  }
+
+  private committed(batch: QueuedSettlement[], balances: Map<string, bigint>): void {
+    for (const { item, record } of batch) {
+      const lease = this.byId.get(item.lease);
+      if (lease) {
+        const cost = BigInt(item.cost);
+        lease.pending -= cost;
+        lease.granted -= cost < lease.granted ? cost : lease.granted;
+      }
+      const balance = balances.get(record.accountId);
+      if (balance !== undefined) this.onSettled(record, balance);
+    }
+  }
+
+  private async maintain(): Promise<void> {
+    const now = this.clock.now();
+    const renew: string[] = [];
+    for (const lease of [...this.leases.values()]) {
+      const idle = lease.holds.size === 0 && lease.pending === 0n && now - lease.lastUsed >= this.settings.idleMs;
+      if (idle) await this.returnLease(lease);
+      else if (lease.granted > 0n && now - lease.renewedAt >= this.settings.ttlMs / 3) {
+        renew.push(lease.id);
+        lease.renewedAt = now;
+      }
+    }
+    if (renew.length > 0) {
+      await this.sql.query("update credit_hold set expires_at = now() + make_interval(secs => $2::int / 1000.0) where id = any($1::uuid[])", [
+        renew,
+        this.settings.ttlMs,
+      ]);
+    }
+  }
+
+  private async returnLease(lease: Lease): Promise<void> {
+    this.leases.delete(`${lease.accountId}/${lease.keyHash ?? ""}`);
+    this.byId.delete(lease.id);
+    if (lease.granted > 0n || lease.holds.size > 0) await this.sql.query("select sy_release_hold($1)", [lease.id]);
+  }
+}
+
+function free(lease: Lease): Money {
+  return lease.granted - lease.held - lease.pending;
+}
