@@ -1,7 +1,21 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
+import path from "node:path";
+import { AccountDeletionService } from "./accounts/account-deletion.service.js";
 import { AccountsService } from "./accounts/accounts.service.js";
+import { DashboardAuthService } from "./accounts/dashboard-auth.service.js";
 import { KeyAuthenticator } from "./accounts/key-auth.js";
-import { PgCredits } from "./billing/credits.service.js";
+import { postgresLoginThrottle } from "./accounts/login-throttle.js";
+import { SessionAuthenticator } from "./accounts/sessions.js";
+import { KeysService } from "./accounts/keys.service.js";
+import { PrivacyService } from "./accounts/privacy.service.js";
+import { AutoTopUpService } from "./billing/auto-top-up.service.js";
+import { CreditExpiry } from "./billing/credit-expiry.service.js";
+import { LeasedCredits } from "./billing/credit-leases.js";
+import { applySettlements, type SettlementItem } from "./billing/settlement-batcher.js";
+import { SettlementLog } from "./billing/settlement-log.js";
+import { PurchasesService } from "./billing/purchases.service.js";
+import { createStripeClient } from "./billing/stripe-client.js";
+import { StripeWebhooks } from "./billing/stripe-webhook.js";
 import { defaultCatalog, readCatalogFile, type CatalogFile } from "./catalog/catalog-file.js";
 import { CatalogStore } from "./catalog/catalog-store.js";
 import type { Config } from "./config.js";
@@ -9,18 +23,29 @@ import { HealthTracker } from "./core/health.js";
 import { systemClock, type Clock, type ProviderAdapter } from "./core/ports.js";
 import { CompletionRouter } from "./core/router.js";
 import { MemoryEventBus, type EventBus } from "./events/event-bus.js";
+import { connectRedis, RedisEventBus } from "./events/redis-event-bus.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { mountGraphQL } from "./graphql/server.js";
+import { BalanceCache } from "./limits/balance-cache.js";
+import { purgeExpiredCounters, RateLimits, type CounterBackend } from "./limits/rate-limits.js";
 import { openDatabase, type Database } from "./persistence/database.js";
+import { AnthropicAdapter } from "./providers/anthropic.js";
 import { OpenAICompatibleAdapter } from "./providers/openai-compatible.js";
 import { ProviderRegistry } from "./providers/registry.js";
 import { SimulatedAdapter } from "./providers/simulated.js";
 import { registerCompletionRoutes } from "./rest/completions.route.js";
+import { registerCreditRoutes } from "./rest/credits.route.js";
+import { registerAccountRoutes } from "./rest/account.route.js";
+import { registerAuthRoutes } from "./rest/auth.route.js";
 import { installErrorHandling } from "./rest/error-handler.js";
 import { registerGenerationRoutes } from "./rest/generation.route.js";
 import { registerHealthRoutes } from "./rest/health.route.js";
 import { registerKeyRoutes } from "./rest/key.route.js";
+import { registerKeysRoutes } from "./rest/keys.route.js";
+import { registerPrivacyRoutes } from "./rest/privacy.route.js";
+import { registerActivityRoutes } from "./rest/activity.route.js";
 import { registerModelRoutes } from "./rest/models.route.js";
+import { ActivityService } from "./usage/activity.service.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -46,30 +71,51 @@ export interface App {
   catalog: CatalogStore;
   health: HealthTracker;
   router: CompletionRouter;
-  credits: PgCredits;
+  credits: LeasedCredits;
+  /** Buying credits through Stripe, auto top-up and credit expiry. */
+  purchases: PurchasesService;
+  autoTopUp: AutoTopUpService;
+  expiry: CreditExpiry;
   accounts: AccountsService;
   auth: KeyAuthenticator;
+  /** Dashboard sessions (cookie and CSRF checks), for every front door that accepts a signed-in browser. */
+  sessions: SessionAuthenticator;
+  limits: RateLimits;
   /** Starts listening; resolves with the base URL (`http://host:port`). */
   listen(): Promise<string>;
   /** Stops taking requests, lets streams in flight finish, then closes everything. Safe to call twice. */
   close(): Promise<void>;
 }
 
-/** How often orphaned credit holds are looked for, and how often the catalog is re-read from the database. */
+/** How often orphaned credit holds are looked for, how often the catalog is re-read, and expired counters purged. */
 const REAPER_INTERVAL_MS = 60_000;
 const CATALOG_REFRESH_MS = 30_000;
+const COUNTER_PURGE_MS = 15 * 60_000;
 
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const db = await openDatabase(config.database, { migrate: true, inMemory: overrides.inMemoryDatabase });
   const closers: Array<() => Promise<void> | void> = [() => db.close()];
   try {
     const clock = overrides.clock ?? systemClock;
-    const bus: EventBus = new MemoryEventBus();
+    // Errors of background connections are logged once the HTTP server (and its logger) exists.
+    let logBackground: (error: unknown) => void = () => {};
+    const redis = config.redisUrl ? connectRedis(config.redisUrl, (error) => logBackground(error)) : null;
+    if (redis) closers.unshift(() => void redis.disconnect());
+    let bus: EventBus;
+    if (redis) {
+      const redisBus = new RedisEventBus(redis, (error) => logBackground(error));
+      await redisBus.start();
+      bus = redisBus;
+    } else {
+      bus = new MemoryEventBus();
+    }
     closers.unshift(() => bus.close());
     const simulated = new SimulatedAdapter();
     const openai = new OpenAICompatibleAdapter({ connectTimeoutMs: config.routing.connectTimeoutMs });
     closers.unshift(() => openai.close());
-    const adapters = new ProviderRegistry(overrides.adapters ?? [openai, simulated]);
+    const anthropic = new AnthropicAdapter({ connectTimeoutMs: config.routing.connectTimeoutMs });
+    closers.unshift(() => anthropic.close());
+    const adapters = new ProviderRegistry(overrides.adapters ?? [openai, anthropic, simulated]);
 
     const catalog = new CatalogStore(db.orm, { providerEnv: config.providerEnv, adapters: adapters.kinds() }, bus);
     closers.unshift(() => catalog.close());
@@ -96,19 +142,61 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       warn: (details: Record<string, unknown>, message: string) => http.log.warn(details, message),
       error: (details: Record<string, unknown>, message: string) => http.log.error(details, message),
     };
+    logBackground = (err) => log.warn({ err }, "a background connection failed");
     catalog.startRefreshing(CATALOG_REFRESH_MS, (err) => log.warn({ err }, "reloading the catalog failed"));
 
-    const credits = new PgCredits(db.sql, (record, balance) => {
-      bus.publish("balance.changed", { accountId: record.accountId, balance: balance.toString() });
-      bus.publish("generation.created", { accountId: record.accountId, generationId: record.id });
-    });
-    credits.startReaper(REAPER_INTERVAL_MS, (err) => log.warn({ err }, "reaping credit holds failed"));
-    closers.unshift(() => credits.stopReaper());
+    const stripe = createStripeClient(config.stripe);
+    const purchases = new PurchasesService({ sql: db.sql, stripe, settings: config.credits, bus, log });
+    const autoTopUp = new AutoTopUpService({ sql: db.sql, stripe, settings: config.credits, log });
+    closers.unshift(() => autoTopUp.idle());
+    const expiry = new CreditExpiry({ sql: db.sql, clock, bus, log, expiryMonths: config.credits.expiryMonths });
+    expiry.start(config.credits.expiryIntervalMs);
+    closers.unshift(() => expiry.stop());
+    const balances = new BalanceCache(db.sql, bus, clock);
+    closers.unshift(() => balances.close());
+    // Settlements of a process that died before committing them are in its log: commit them before serving.
+    const settlementsDir = path.join(config.database.dataDir, "settlements");
+    const replayed = await SettlementLog.recover(settlementsDir, (records) => applySettlements(db.sql, records as SettlementItem[]).then(() => {}));
+    if (replayed > 0) log.warn({ replayed }, "replayed settlements logged by a process that stopped before committing them");
+    const settlementLog = SettlementLog.open(settlementsDir);
+    closers.unshift(() => settlementLog.close());
+    const credits = new LeasedCredits(
+      db.sql,
+      settlementLog,
+      balances,
+      clock,
+      (record, balance) => {
+        autoTopUp.notifySettled(record.accountId, balance);
+        bus.publish("balance.changed", { accountId: record.accountId, balance: balance.toString() });
+        bus.publish("generation.created", { accountId: record.accountId, generationId: record.id });
+      },
+      (err) => log.error({ err }, "committing settlements failed; retrying"),
+    );
+    credits.start(REAPER_INTERVAL_MS);
+    closers.unshift(() => credits.close());
+    const stopShrinking = [
+      bus.subscribe("key.changed", ({ hash }) => credits.shrinkLeases({ keyHash: hash })),
+      bus.subscribe("account.changed", ({ accountId }) => credits.shrinkLeases({ accountId })),
+    ];
+    closers.unshift(() => stopShrinking.forEach((stop) => stop()));
+    let counters: CounterBackend;
+    if (redis) {
+      counters = { kind: "redis", client: redis };
+    } else {
+      const pool = db.sql.newPool(4);
+      closers.unshift(() => pool.end());
+      counters = { kind: "postgres", pool };
+      const purge = setInterval(() => purgeExpiredCounters(pool).catch((err) => log.warn({ err }, "purging rate-limit counters failed")), COUNTER_PURGE_MS);
+      purge.unref();
+      closers.unshift(() => clearInterval(purge));
+    }
+    const limits = new RateLimits(counters, config.limits, balances, clock, (err) => log.warn({ err }, "rate-limit counters unreachable"));
 
     const health = new HealthTracker(clock);
     const router = new CompletionRouter({
       catalog,
       credits,
+      limits,
       adapters,
       health,
       clock,
@@ -123,14 +211,28 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     });
     const auth = new KeyAuthenticator(db.sql, bus, clock);
     closers.unshift(() => auth.close());
-    const accounts = new AccountsService(db.orm, db.sql, bus);
+    const accounts = new AccountsService(db.orm, db.sql, bus, config.signupCredits);
+
+    const sessions = new SessionAuthenticator(db.sql, config.sessions);
+    const loginThrottle = postgresLoginThrottle(db.sql, config.sessions, config.sessionSecret);
+    closers.unshift(() => loginThrottle.close());
+    const dashboard = new DashboardAuthService({ db: db.sql, accounts, sessions, throttle: loginThrottle });
+    const cookie = { production: config.env === "production", maxAgeMs: config.sessions.maxAgeMs };
 
     installJsonParsing(http);
     installErrorHandling(http);
     registerHealthRoutes(http, { sql: db.sql, version: VERSION });
     registerModelRoutes(http, { catalog, health, auth });
-    registerKeyRoutes(http, { auth, sql: db.sql });
-    registerGenerationRoutes(http, { auth, sql: db.sql, catalog });
+    registerKeyRoutes(http, { auth, sql: db.sql, limits });
+    registerKeysRoutes(http, { auth, keys: new KeysService(db.sql, bus, accounts) });
+    const principals = { keys: auth, sessions };
+    registerPrivacyRoutes(http, { auth: principals, privacy: new PrivacyService(db.sql, bus, catalog) });
+    registerActivityRoutes(http, { auth: principals, activity: new ActivityService(db.sql) });
+    registerGenerationRoutes(http, { auth, sql: db.sql, catalog, settled: (id) => credits.whenSettled(id) });
+    const webhooks = new StripeWebhooks({ webhookSecret: config.stripe.webhookSecret, purchases, autoTopUp, log });
+    registerCreditRoutes(http, { auth, sql: db.sql, purchases, autoTopUp, webhooks, fees: config.credits });
+    registerAuthRoutes(http, { dashboard, sessions, cookie });
+    registerAccountRoutes(http, { dashboard, sessions, deletion: new AccountDeletionService(db.sql, bus), cookie });
     registerCompletionRoutes(http, { auth, router, keepAliveMs: config.routing.keepAliveMs });
     const closeGraphQL = await mountGraphQL(
       http,
@@ -151,8 +253,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       health,
       router,
       credits,
+      purchases,
+      autoTopUp,
+      expiry,
       accounts,
       auth,
+      sessions,
+      limits,
       async listen() {
         await http.listen({ host: config.http.host, port: config.http.port });
         const address = http.server.address();

@@ -2,6 +2,8 @@ import path from "node:path";
 import { z } from "zod";
 import { parseUsd, type Money } from "./billing/money.js";
 
+const CENT = 10_000_000_000n;
+
 /**
  * The typed configuration. This module is the only reader of `process.env`: everything else receives a `Config`.
  * Every field is documented in README.md ("Configuration") and listed in `.env.example`.
@@ -42,8 +44,45 @@ export interface Config {
     /** Override of Stripe's API origin, for a local fake in tests (e.g. `http://127.0.0.1:12111`). */
     apiBase: string | undefined;
   };
-  /** Signs dashboard session cookies. Generated per process outside production. */
+  /** Buying credits (Stripe Checkout), auto top-up and expiry. Amounts are picodollars in whole cents. */
+  credits: {
+    /** The platform fee charged on top of every purchase, in parts per million of the amount (5.5% = 55000). */
+    feePpm: bigint;
+    /** The smallest fee charged on a purchase. */
+    feeMinimum: Money;
+    /** Smallest and largest amount of credits one checkout (or one auto top-up) may buy. */
+    minPurchase: Money;
+    maxPurchase: Money;
+    /** Stripe payment method types Checkout offers (`card`, `alipay`, `crypto`…); each must be enabled in the Stripe account. */
+    paymentMethodTypes: string[];
+    /** Where Checkout sends the buyer after paying or cancelling; `{CHECKOUT_SESSION_ID}` is filled in by Stripe. */
+    successUrl: string;
+    cancelUrl: string;
+    /** Auto top-up pauses after this many consecutive failed charges, until the account saves its settings again. */
+    autoTopUpMaxFailures: number;
+    /** Purchased credits expire this many months after purchase; 0 means never. */
+    expiryMonths: number;
+    /** How often the expiry job looks for purchases to expire. */
+    expiryIntervalMs: number;
+  };
+  /**
+   * Server-side secret of dashboard sessions: keys the HMACs that name login-throttle counters, so the store holds no
+   * email or IP address. Generated per process outside production (a restart then forgets login failures).
+   */
   sessionSecret: string;
+  /** Dashboard sessions (cookie `sy_session`) and login throttling. */
+  sessions: {
+    /** A session unused for this long ends (sliding expiry). */
+    idleTimeoutMs: number;
+    /** A session ends this long after login however much it is used; also the cookie's `Max-Age`. */
+    maxAgeMs: number;
+    /** Failed logins in a row for one email from one IP address before that pair is locked out. */
+    maxFailures: number;
+    /** Failed logins from one IP address (any email) within a day before that address is locked out. */
+    maxFailuresPerIp: number;
+    /** How long a lockout lasts. */
+    lockoutMs: number;
+  };
   routing: {
     connectTimeoutMs: number;
     firstTokenTimeoutMs: number;
@@ -54,6 +93,30 @@ export interface Config {
     /** Interval of `: SWITCHYARD PROCESSING` SSE comments while waiting for the first token. */
     keepAliveMs: number;
   };
+  /** The GraphQL API (`/graphql`, HTTP and graphql-ws). */
+  graphql: {
+    /** Answer introspection queries (and so let tools such as GraphiQL read the schema). Off by default in production. */
+    introspection: boolean;
+    /** Deepest selection nesting an operation may have; deeper operations are refused before they run. */
+    maxDepth: number;
+    /** Largest estimated cost of an operation (about one per field, times `first` for each page of a connection). */
+    maxComplexity: number;
+  };
+  /** Request limits per account. */
+  limits: {
+    /** Requests to `:free` models per UTC day, across all free models. */
+    freePerDay: number;
+    /** Requests to `:free` models per minute. */
+    freePerMinute: number;
+    /** Paid models: requests per second for each dollar of balance… */
+    paidPerDollar: number;
+    /** …but at least this many… */
+    paidMinimum: number;
+    /** …and at most this many. */
+    paidMaximum: number;
+  };
+  /** Credits every new account receives to try paid models (its own ledger entry); 0 for none. */
+  signupCredits: Money;
   /** Development bootstrap: on first start outside production, create an account with these credits and a key. */
   dev: { bootstrap: boolean; credits: Money };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -100,6 +163,20 @@ const usd = z.string().transform((value, ctx) => {
   }
 });
 
+/** A USD amount in whole cents (what a card can be charged). */
+const cents = usd.refine((amount) => amount % CENT === 0n, { message: "expected whole cents (at most 2 decimals)" });
+
+/** A percentage with at most 4 decimals, between 0 and 100, as parts per million (`5.5` → 55000n). */
+const percent = z.string().transform((value, ctx) => {
+  const match = /^(\d{1,3})(?:\.(\d{1,4}))?$/.exec(value.trim());
+  const ppm = match ? BigInt(match[1]) * 10_000n + BigInt((match[2] ?? "").padEnd(4, "0")) : -1n;
+  if (ppm < 0n || ppm > 1_000_000n) {
+    ctx.addIssue({ code: "custom", message: "expected a percentage between 0 and 100 with at most 4 decimals, like 5.5" });
+    return z.NEVER;
+  }
+  return ppm;
+});
+
 /** The environment variables Switchyard reads, with their defaults. Keep README.md and .env.example in step. */
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -115,13 +192,40 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/, { message: "expected a Stripe secret key (sk_test_… or sk_live_…)" }).optional(),
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, { message: "expected a Stripe webhook secret (whsec_…)" }).optional(),
   STRIPE_API_BASE: url(["http:", "https:"]).optional(),
+  STRIPE_PAYMENT_METHOD_TYPES: z
+    .string()
+    .regex(/^[a-z][a-z_]*(,[a-z][a-z_]*)*$/, { message: "expected Stripe payment method types separated by commas, like card,alipay,crypto" })
+    .default("card"),
+  STRIPE_CHECKOUT_SUCCESS_URL: url(["http:", "https:"]).default("http://localhost:8080/?checkout=success&session_id={CHECKOUT_SESSION_ID}"),
+  STRIPE_CHECKOUT_CANCEL_URL: url(["http:", "https:"]).default("http://localhost:8080/?checkout=cancelled"),
+  SWITCHYARD_CREDIT_FEE_PERCENT: percent.default(55_000n),
+  SWITCHYARD_CREDIT_FEE_MIN_USD: cents.default(parseUsd("0.80")),
+  SWITCHYARD_CREDIT_MIN_PURCHASE_USD: cents.default(parseUsd("5")),
+  SWITCHYARD_CREDIT_MAX_PURCHASE_USD: cents.default(parseUsd("10000")),
+  SWITCHYARD_AUTO_TOP_UP_MAX_FAILURES: intIn(1, 100).default(3),
+  SWITCHYARD_CREDIT_EXPIRY_MONTHS: intIn(0, 1200).default(12),
+  SWITCHYARD_EXPIRY_INTERVAL_MS: intIn(1000, 7 * 24 * 3_600_000).default(3_600_000),
   SESSION_SECRET: z.string().min(32, { message: "expected at least 32 characters" }).optional(),
+  SWITCHYARD_SESSION_IDLE_HOURS: intIn(1, 24 * 366).default(24 * 30),
+  SWITCHYARD_SESSION_MAX_HOURS: intIn(1, 24 * 366).default(24 * 90),
+  SWITCHYARD_LOGIN_MAX_FAILURES: intIn(1, 1000).default(5),
+  SWITCHYARD_LOGIN_MAX_FAILURES_PER_IP: intIn(1, 100_000).default(100),
+  SWITCHYARD_LOGIN_LOCKOUT_SECONDS: intIn(1, 7 * 24 * 3600).default(900),
   SWITCHYARD_CONNECT_TIMEOUT_MS: intIn(1, 600_000).default(10_000),
   SWITCHYARD_FIRST_TOKEN_TIMEOUT_MS: intIn(1, 3_600_000).default(60_000),
   SWITCHYARD_IDLE_TIMEOUT_MS: intIn(1, 3_600_000).default(60_000),
   SWITCHYARD_REQUEST_TIMEOUT_MS: intIn(1, 3_600_000).default(600_000),
   SWITCHYARD_MAX_ATTEMPTS: intIn(1, 20).default(5),
   SWITCHYARD_KEEPALIVE_MS: intIn(10, 120_000).default(5_000),
+  SWITCHYARD_GRAPHQL_INTROSPECTION: bool.optional(),
+  SWITCHYARD_GRAPHQL_MAX_DEPTH: intIn(2, 100).default(12),
+  SWITCHYARD_GRAPHQL_MAX_COMPLEXITY: intIn(10, 1_000_000).default(5000),
+  SWITCHYARD_FREE_REQUESTS_PER_DAY: intIn(0, 10_000_000).default(200),
+  SWITCHYARD_FREE_REQUESTS_PER_MINUTE: intIn(0, 1_000_000).default(20),
+  SWITCHYARD_PAID_RPS_PER_DOLLAR: intIn(0, 1_000_000).default(1),
+  SWITCHYARD_PAID_RPS_MIN: intIn(1, 1_000_000).default(1),
+  SWITCHYARD_PAID_RPS_MAX: intIn(1, 1_000_000).default(500),
+  SWITCHYARD_SIGNUP_CREDITS: usd.default(parseUsd("0.05")),
   SWITCHYARD_DEV_BOOTSTRAP: bool.optional(),
   SWITCHYARD_DEV_CREDITS: usd.default(parseUsd("10")),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -150,6 +254,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   }
   if (present.STRIPE_SECRET_KEY && !present.STRIPE_WEBHOOK_SECRET) {
     problems.push("STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set (webhooks credit the accounts)");
+  }
+  if (parsed.success && parsed.data.SWITCHYARD_CREDIT_MIN_PURCHASE_USD > parsed.data.SWITCHYARD_CREDIT_MAX_PURCHASE_USD) {
+    problems.push("SWITCHYARD_CREDIT_MIN_PURCHASE_USD: must not be more than SWITCHYARD_CREDIT_MAX_PURCHASE_USD");
   }
   if (production && present.STRIPE_API_BASE) problems.push("STRIPE_API_BASE: only for tests; unset it when NODE_ENV=production");
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
@@ -181,7 +288,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     },
     providerEnv: Object.freeze(providerEnv),
     stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBase: e.STRIPE_API_BASE },
+    credits: {
+      feePpm: e.SWITCHYARD_CREDIT_FEE_PERCENT,
+      feeMinimum: e.SWITCHYARD_CREDIT_FEE_MIN_USD,
+      minPurchase: e.SWITCHYARD_CREDIT_MIN_PURCHASE_USD,
+      maxPurchase: e.SWITCHYARD_CREDIT_MAX_PURCHASE_USD,
+      paymentMethodTypes: [...new Set(e.STRIPE_PAYMENT_METHOD_TYPES.split(","))],
+      successUrl: e.STRIPE_CHECKOUT_SUCCESS_URL,
+      cancelUrl: e.STRIPE_CHECKOUT_CANCEL_URL,
+      autoTopUpMaxFailures: e.SWITCHYARD_AUTO_TOP_UP_MAX_FAILURES,
+      expiryMonths: e.SWITCHYARD_CREDIT_EXPIRY_MONTHS,
+      expiryIntervalMs: e.SWITCHYARD_EXPIRY_INTERVAL_MS,
+    },
     sessionSecret: e.SESSION_SECRET ?? randomSecret(),
+    sessions: {
+      idleTimeoutMs: e.SWITCHYARD_SESSION_IDLE_HOURS * 3_600_000,
+      maxAgeMs: e.SWITCHYARD_SESSION_MAX_HOURS * 3_600_000,
+      maxFailures: e.SWITCHYARD_LOGIN_MAX_FAILURES,
+      maxFailuresPerIp: e.SWITCHYARD_LOGIN_MAX_FAILURES_PER_IP,
+      lockoutMs: e.SWITCHYARD_LOGIN_LOCKOUT_SECONDS * 1000,
+    },
     routing: {
       connectTimeoutMs: e.SWITCHYARD_CONNECT_TIMEOUT_MS,
       firstTokenTimeoutMs: e.SWITCHYARD_FIRST_TOKEN_TIMEOUT_MS,
@@ -190,6 +316,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       maxAttempts: e.SWITCHYARD_MAX_ATTEMPTS,
       keepAliveMs: e.SWITCHYARD_KEEPALIVE_MS,
     },
+    graphql: {
+      introspection: e.SWITCHYARD_GRAPHQL_INTROSPECTION ?? !production,
+      maxDepth: e.SWITCHYARD_GRAPHQL_MAX_DEPTH,
+      maxComplexity: e.SWITCHYARD_GRAPHQL_MAX_COMPLEXITY,
+    },
+    limits: {
+      freePerDay: e.SWITCHYARD_FREE_REQUESTS_PER_DAY,
+      freePerMinute: e.SWITCHYARD_FREE_REQUESTS_PER_MINUTE,
+      paidPerDollar: e.SWITCHYARD_PAID_RPS_PER_DOLLAR,
+      paidMinimum: e.SWITCHYARD_PAID_RPS_MIN,
+      paidMaximum: e.SWITCHYARD_PAID_RPS_MAX,
+    },
+    signupCredits: e.SWITCHYARD_SIGNUP_CREDITS,
     dev: { bootstrap: e.SWITCHYARD_DEV_BOOTSTRAP ?? !production, credits: e.SWITCHYARD_DEV_CREDITS },
     logLevel: e.LOG_LEVEL,
   };

@@ -145,6 +145,20 @@ export const ERROR_CODES = {
     retryable: false,
     message: "The client cancelled the request.",
   },
+  not_configured: {
+    status: 503,
+    type: "api_error",
+    graphql: "SERVICE_UNAVAILABLE",
+    retryable: false,
+    message: "This feature is not configured on this server.",
+  },
+  payment_error: {
+    status: 502,
+    type: "api_error",
+    graphql: "BAD_GATEWAY",
+    retryable: false,
+    message: "The payment processor returned an error.",
+  },
   internal: {
     status: 500,
     type: "api_error",

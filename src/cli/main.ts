@@ -75,17 +75,17 @@ const COMMANDS: Record<string, Command> = {
     return 0;
   },
 
-  async "accounts create"(args, { db, io }) {
+  async "accounts create"(args, { config, db, io }) {
     const o = options(args, { email: { type: "string" }, name: { type: "string" } });
     const email = required(o.email, "--email");
-    const { account, user } = await services(db).createAccount({ email, name: o.name });
+    const { account, user } = await services(db, config).createAccount({ email, name: o.name });
     report(io, o.json, { id: account.id, email: user.email }, `Created account ${account.id} (${user.email}).`);
     return 0;
   },
 
-  async "credits grant"(args, { db, io }) {
+  async "credits grant"(args, { config, db, io }) {
     const o = options(args, { account: { type: "string" }, amount: { type: "string" }, reason: { type: "string" } });
-    const accounts = services(db);
+    const accounts = services(db, config);
     const account = await accounts.findAccount(required(o.account, "--account"));
     const amount = usd(required(o.amount, "--amount"), "--amount");
     const balance = await accounts.grantCredits(account.id, amount, required(o.reason, "--reason"));
@@ -93,7 +93,7 @@ const COMMANDS: Record<string, Command> = {
     return 0;
   },
 
-  async "keys create"(args, { db, io }) {
+  async "keys create"(args, { config, db, io }) {
     const o = options(args, {
       account: { type: "string" },
       management: { type: "boolean" },
@@ -101,7 +101,7 @@ const COMMANDS: Record<string, Command> = {
       "limit-reset": { type: "string" },
       name: { type: "string" },
     });
-    const accounts = services(db);
+    const accounts = services(db, config);
     const account = await accounts.findAccount(required(o.account, "--account"));
     const limitReset = o["limit-reset"];
     if (limitReset !== undefined && !(LIMIT_RESETS as readonly string[]).includes(limitReset)) {
@@ -124,9 +124,9 @@ const COMMANDS: Record<string, Command> = {
     return 0;
   },
 
-  async "keys list"(args, { db, io }) {
+  async "keys list"(args, { config, db, io }) {
     const o = options(args, { account: { type: "string" } });
-    const accounts = services(db);
+    const accounts = services(db, config);
     const account = await accounts.findAccount(required(o.account, "--account"));
     const keys = await accounts.listKeys(account.id);
     const data = keys.map((k) => ({
@@ -180,8 +180,8 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-function services(db: Database): AccountsService {
-  return new AccountsService(db.orm, db.sql, new MemoryEventBus());
+function services(db: Database, config: Config): AccountsService {
+  return new AccountsService(db.orm, db.sql, new MemoryEventBus(), config.signupCredits);
 }
 
 async function withDatabase(config: Config, work: (db: Database) => Promise<number>): Promise<number> {

@@ -53,6 +53,12 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     DATABASE_URL: db.url,
     SWITCHYARD_DATA_DIR: dataDir,
     LOG_LEVEL: "silent",
+    // Limits out of the way unless a test is about them; no sign-up allowance, so balances are what tests grant.
+    SWITCHYARD_FREE_REQUESTS_PER_DAY: "1000000",
+    SWITCHYARD_FREE_REQUESTS_PER_MINUTE: "1000000",
+    SWITCHYARD_PAID_RPS_MIN: "1000000",
+    SWITCHYARD_PAID_RPS_MAX: "1000000",
+    SWITCHYARD_SIGNUP_CREDITS: "0",
     ...options.env,
   });
   let app: App;
@@ -97,13 +103,19 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
   };
 }
 
-/** The ledger invariant: the balance equals the sum of the ledger entries, and no hold is left open. */
+/**
+ * The ledger invariant, once every settlement so far is committed: the balance equals the sum of the ledger entries,
+ * `held` equals the credit holds (the node's leases) on record, and no request of the account still holds credits.
+ */
 export async function expectLedgerBalanced(app: App, accountId: string): Promise<{ balance: bigint }> {
+  await app.credits.flush();
   const totals = await ledgerTotals(app.db.sql, accountId);
   expect(totals.balance).toBe(totals.ledgerSum);
-  expect(totals.held).toBe(0n);
-  const [holds] = await app.db.sql.query<{ n: string }>("select count(*)::text as n from credit_hold where account_id = $1", [accountId]);
-  expect(holds.n).toBe("0");
+  const [holds] = await app.db.sql.query<{ total: string }>("select coalesce(sum(amount), 0)::text as total from credit_hold where account_id = $1", [
+    accountId,
+  ]);
+  expect(totals.held).toBe(BigInt(holds.total));
+  expect(app.credits.inUse(accountId)).toBe(0n);
   return { balance: totals.balance };
 }
 

@@ -18,11 +18,13 @@ describe("billing of completions", () => {
       body: JSON.stringify(body),
       signal,
     });
-  const generations = (accountId: string) =>
-    t.app.db.sql.query<{ id: string; cost: bigint; cancelled: boolean; streamed: boolean; tokens_prompt: number; tokens_completion: number; usage_counted: boolean; finish_reason: string | null }>(
+  const generations = async (accountId: string) => {
+    await t.app.credits.flush();
+    return t.app.db.sql.query<{ id: string; cost: bigint; cancelled: boolean; streamed: boolean; tokens_prompt: number; tokens_completion: number; usage_counted: boolean; finish_reason: string | null }>(
       "select id, cost, cancelled, streamed, tokens_prompt, tokens_completion, usage_counted, finish_reason from generation where account_id = $1 order by created_at",
       [accountId],
     );
+  };
   const untilGenerations = async (accountId: string, count: number) => {
     for (let i = 0; i < 100; i++) {
       const rows = await generations(accountId);
@@ -35,6 +37,7 @@ describe("billing of completions", () => {
   it("debits each generation's cost as one usage entry that references it", async () => {
     const user = await t.account({ credits: "1" });
     const body = (await (await complete(user.key, chatBody("test/chat", { provider: { order: ["alpha"] } }))).json()) as any;
+    await t.app.credits.flush();
     const entries = await t.app.db.sql.query<{ kind: string; amount: bigint; reference: string; description: string }>(
       "select kind, amount, reference, description from ledger_entry where account_id = $1 order by id",
       [user.accountId],
@@ -176,23 +179,30 @@ describe("billing of completions", () => {
     });
   });
 
-  it("releases the hold of a request whose process died, once it expires", async () => {
+  it("releases the credits another node reserved when that node dies, once its lease expires", async () => {
     const user = await t.account({ credits: "1" });
-    const holdId = "00000000-0000-4000-8000-000000000001";
-    const hold = { holdId, accountId: user.accountId, keyHash: user.keyHash, amount: 400_000_000_000n };
-    expect(await t.app.credits.hold({ ...hold, ttlMs: 60_000 })).toEqual({ ok: true });
-    // A second request cannot have what the orphaned hold still reserves…
-    expect(await t.app.credits.hold({ ...hold, holdId: "00000000-0000-4000-8000-000000000002", amount: 700_000_000_000n, ttlMs: 60_000 })).toEqual({
-      ok: false,
-      reason: "credits",
-      available: 600_000_000_000n,
-    });
-    // …until the hold expires (as if its process crashed) and the reaper gives it back.
-    await t.app.db.sql.query("update credit_hold set expires_at = now() - interval '1 second' where id = $1", [holdId]);
+    // A lease as another gateway node places it (sy_lease), for 0.4 USD of the 1 USD.
+    const lease = "00000000-0000-4000-8000-000000000001";
+    const [granted] = await t.app.db.sql.query<{ outcome: string; amount: bigint }>("select outcome, amount from sy_lease($1, $2, $3, $4, $4, 60000)", [
+      lease,
+      user.accountId,
+      user.keyHash,
+      "400000000000",
+    ]);
+    expect(granted).toEqual({ outcome: "ok", amount: 400_000_000_000n });
+    // This node cannot have what the other node reserved…
+    const refused = await complete(user.key, chatBody("test/chat", { max_tokens: 1, provider: { order: ["alpha"] } }));
+    expect(refused.status).toBe(200);
+    const [account] = await t.app.db.sql.query<{ held: bigint; balance: bigint }>("select held, balance from account where id = $1", [user.accountId]);
+    expect(account.held).toBeGreaterThanOrEqual(400_000_000_000n);
+    // …until the other node dies: its lease expires and the reaper gives the credits back.
+    await t.app.db.sql.query("update credit_hold set expires_at = now() - interval '1 second' where id = $1", [lease]);
     expect(await t.app.credits.reap()).toBe(1);
     const [key] = await t.app.db.sql.query<{ held: bigint }>("select held from api_key where hash = $1", [user.keyHash]);
-    expect(key.held).toBe(0n);
-    expect((await expectLedgerBalanced(t.app, user.accountId)).balance).toBe(1_000_000_000_000n);
+    const [after] = await t.app.db.sql.query<{ held: bigint }>("select held from account where id = $1", [user.accountId]);
+    expect(after.held).toBe(account.held - 400_000_000_000n);
+    expect(key.held).toBe(after.held);
+    await expectLedgerBalanced(t.app, user.accountId);
     expect(await t.app.credits.reap()).toBe(0);
   });
 
@@ -202,6 +212,7 @@ describe("billing of completions", () => {
     it("stores no prompt or completion text for an account that did not opt in", async () => {
       const user = await t.account();
       await complete(user.key, chatBody("test/chat", { provider: { order: ["alpha"] } }, secret));
+      await t.app.credits.flush();
       const rows = await t.app.db.sql.query(
         "select id from generation where prompt_text is not null or completion_text is not null or position($1 in attempts::text) > 0",
         [secret],
@@ -214,6 +225,7 @@ describe("billing of completions", () => {
       await t.app.db.sql.query("update account set log_prompts = true where id = $1", [user.accountId]);
       t.app.bus.publish("account.changed", { accountId: user.accountId });
       const body = (await (await complete(user.key, chatBody("test/chat", { provider: { order: ["alpha"] } }, secret))).json()) as any;
+      await t.app.credits.flush();
       const [row] = await t.app.db.sql.query<{ prompt_text: string; completion_text: string; cost: bigint }>(
         "select prompt_text, completion_text, cost from generation where id = $1",
         [body.id],
