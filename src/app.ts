@@ -232,13 +232,28 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     const webhooks = new StripeWebhooks({ webhookSecret: config.stripe.webhookSecret, purchases, autoTopUp, log });
     registerCreditRoutes(http, { auth, sql: db.sql, purchases, autoTopUp, webhooks, fees: config.credits });
     registerAuthRoutes(http, { dashboard, sessions, cookie });
-    registerAccountRoutes(http, { dashboard, sessions, deletion: new AccountDeletionService(db.sql, bus), cookie });
+    registerAccountRoutes(http, { dashboard, sessions, deletion: new AccountDeletionService(db.sql, bus, credits), cookie });
     registerCompletionRoutes(http, { auth, router, keepAliveMs: config.routing.keepAliveMs });
     const closeGraphQL = await mountGraphQL(
       http,
       await buildGraphQLSchema(),
-      { catalog, health, auth, orm: db.orm, sql: db.sql },
-      { introspection: config.env !== "production" },
+      {
+        catalog,
+        health,
+        router,
+        auth,
+        sessions,
+        keys: new KeysService(db.sql, bus, accounts),
+        privacy: new PrivacyService(db.sql, bus, catalog),
+        activity: new ActivityService(db.sql),
+        purchases,
+        autoTopUp,
+        fees: config.credits,
+        bus,
+        sql: db.sql,
+        settled: (id) => credits.whenSettled(id),
+      },
+      config.graphql,
     );
     closers.unshift(closeGraphQL);
     closers.unshift(() => http.close());

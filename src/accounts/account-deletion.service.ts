@@ -30,15 +30,19 @@ const DELETED_NAME = "Deleted account";
  * Afterwards `account.changed` and `key.changed` are published so authentication caches drop the keys on every node.
  *
  * Refused with `conflict` while requests of the account hold credits (in flight), since their settlement would land
- * after the forfeit; the holds clear when the requests finish (or when the reaper releases them).
+ * after the forfeit; the holds clear when the requests finish (or when the reaper releases them). This node's idle
+ * credit leases are given back first; another node's, if any, within a few seconds of going idle.
  */
 export class AccountDeletionService {
   constructor(
     private readonly sql: Sql,
     private readonly bus: EventBus,
+    /** This node's credits: commits the account's settlements and gives back its idle leases first. */
+    private readonly credits: { retire(accountId: string): Promise<void> },
   ) {}
 
   async deleteAccount(accountId: string): Promise<DeletedAccount> {
+    await this.credits.retire(accountId);
     const result = await this.sql.transaction(async (tx) => {
       const [account] = await tx.query<{ balance: bigint; held: bigint }>(
         "select balance, held from account where id = $1 and deleted_at is null for update",

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Clock, CreditsPort, GenerationRecord, HoldOutcome, HoldRequest } from "../core/ports.js";
+import { AppError } from "../errors.js";
 import type { Sql } from "../persistence/sql.js";
 import { PICO_PER_USD, type Money } from "./money.js";
 import { generationRow, SettlementBatcher, type QueuedSettlement, type SettlementItem } from "./settlement-batcher.js";
@@ -119,6 +120,20 @@ export class LeasedCredits implements CreditsPort {
     let total = 0n;
     for (const lease of this.leases.values()) if (lease.accountId === accountId) total += lease.held;
     return total;
+  }
+
+  /**
+   * Before an account is deleted: commits its settlements and gives back its leases. Refused with `conflict` while a
+   * request of the account is in flight on this node.
+   */
+  async retire(accountId: string): Promise<void> {
+    await this.flush();
+    if (this.inUse(accountId) > 0n) {
+      throw new AppError("conflict", "The account has requests in progress. Try again when they have finished.");
+    }
+    for (const lease of [...this.leases.values()]) {
+      if (lease.accountId === accountId) await this.returnLease(lease);
+    }
   }
 
   /** Resolves once every settlement so far is committed to the database. */

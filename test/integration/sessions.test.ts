@@ -405,6 +405,7 @@ describe("dashboard sessions", () => {
       await t.app.db.sql.query("update account set log_prompts = true where id = $1", [accountId]);
       t.app.bus.publish("account.changed", { accountId });
       expect((await t.fetch("/api/v1/chat/completions", { key, body: chat })).status).toBe(200);
+      await t.app.credits.flush();
       const [generation] = await t.app.db.sql.query<{ id: string; prompt_text: string | null }>(
         "select id, prompt_text from generation where account_id = $1",
         [accountId],
