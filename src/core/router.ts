@@ -65,6 +65,11 @@ export interface RouterDeps {
 export interface CompletionRun extends AsyncIterable<RunEvent> {
   /** The generation id (`gen-…`), known before any output. */
   readonly id: string;
+  /**
+   * Milliseconds spent so far waiting on upstream providers (connecting, first token, every later event). The time a
+   * request spends in Switchyard itself is its total time less this.
+   */
+  readonly upstreamMs: number;
   /** Unix seconds when the request arrived (`created` on every chunk). */
   readonly created: number;
 }
@@ -124,6 +129,7 @@ class Run implements CompletionRun {
   readonly id = generationId();
   private readonly holdId = randomUUID();
   readonly created = Math.floor(Date.now() / 1000);
+  private upstreamWaitMs = 0;
   private readonly startedAt: number;
   private readonly deadline: number;
   private readonly promptTokens: number;
@@ -160,6 +166,10 @@ class Run implements CompletionRun {
     if (!(await this.advanceTarget())) throw this.finalError();
     this.deadlineTimer = setTimeout(() => this.runController.abort(new Abort("deadline")), this.deps.options.requestTimeoutMs);
     this.deadlineTimer.unref();
+  }
+
+  get upstreamMs(): number {
+    return this.upstreamWaitMs;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<RunEvent> {
@@ -412,18 +422,18 @@ class Run implements CompletionRun {
     try {
       const adapter = this.deps.adapters.get(endpoint.provider.adapter);
       if (!adapter) throw new AppError("provider_error", `No adapter for ${endpoint.provider.adapter}.`);
-      const events = await adapter.send({
+      const events = await this.timeUpstream(adapter.send({
         endpoint,
         request: this.request,
         params: paramsFor(endpoint, this.request, target),
         stream: true,
         signal: controller.signal,
-      });
+      }));
       const iterator = events[Symbol.asyncIterator]();
       let first: UpstreamEvent | null = null;
       let pending: UpstreamEvent = {};
       for (;;) {
-        const step = await iterator.next();
+        const step = await this.timeUpstream(iterator.next());
         if (step.done) break;
         const event = step.value;
         // Events before the first token (role-only chunks, ids) are folded into it.
@@ -485,6 +495,16 @@ class Run implements CompletionRun {
     }
   }
 
+  /** Awaits an upstream operation, adding the wait to `upstreamMs`. */
+  private async timeUpstream<T>(operation: Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await operation;
+    } finally {
+      this.upstreamWaitMs += performance.now() - started;
+    }
+  }
+
   /** The next event of a committed attempt: from the buffer of a non-streamed answer, or from upstream. */
   private async nextEvent(committed: Committed): Promise<UpstreamEvent | null> {
     if (committed.buffer) {
@@ -499,7 +519,7 @@ class Run implements CompletionRun {
   private async nextUpstream(committed: Committed): Promise<UpstreamEvent | null> {
     const timer = setTimeout(() => committed.controller.abort(new Abort("idle")), this.deps.options.idleTimeoutMs);
     try {
-      const step = await committed.iterator.next();
+      const step = await this.timeUpstream(committed.iterator.next());
       return step.done ? null : step.value;
     } finally {
       clearTimeout(timer);

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type pg from "pg";
-import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { PICO_PER_USD, formatUsd, type Money } from "../billing/money.js";
 import type { Clock, LimitsPort, RequestKind } from "../core/ports.js";
 import type { Caller } from "../core/types.js";
@@ -8,7 +8,9 @@ import { AppError } from "../errors.js";
 
 /**
  * Request limits per account, counted with `rate-limiter-flexible` in PostgreSQL (one node, or several sharing the
- * database) or in Redis when it is configured (several nodes, one count):
+ * database) or in Redis when it is configured (several nodes, one count). The paid-model rate, checked on every
+ * request, is counted in Redis when there is one and otherwise in this node's memory, so the request path makes no
+ * database round trip for it (without Redis each node then allows the rate on its own):
  * - `:free` models: at most `freePerMinute` requests a minute and `freePerDay` a UTC day, across all free models;
  * - paid models: `paidPerDollar` requests a second for each whole dollar of balance, between `paidMinimum` and
  *   `paidMaximum`.
@@ -56,7 +58,8 @@ export class RateLimits implements LimitsPort {
     this.freeMinute = limiter(backend, "free-minute", settings.freePerMinute, 60);
     // Keys carry the UTC date, so the day's count starts afresh at midnight; rows outlive the day by an hour.
     this.freeDay = limiter(backend, "free-day", settings.freePerDay, 25 * 3600);
-    this.paidSecond = limiter(backend, "paid-second", UNBOUNDED, 1);
+    this.paidSecond =
+      backend.kind === "redis" ? limiter(backend, "paid-second", UNBOUNDED, 1) : new RateLimiterMemory({ keyPrefix: "paid-second", points: UNBOUNDED, duration: 1 });
   }
 
   async admit(caller: Caller, kind: RequestKind): Promise<void> {

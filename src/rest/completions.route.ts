@@ -45,7 +45,17 @@ async function respondWhole(reply: FastifyReply, run: CompletionRun, apiType: Ap
   let result: CompletionResult | null = null;
   for await (const event of run) if (event.type === "done") result = event.result;
   if (!result) throw new AppError("cancelled");
-  return reply.send(completionJson(apiType, result));
+  return reply.header(OVERHEAD_HEADER, overheadMs(reply, run)).send(completionJson(apiType, result));
+}
+
+/**
+ * `X-Switchyard-Overhead-Ms`: the time the request spent in Switchyard itself — from its arrival to the response
+ * headers, less the time spent waiting on upstream providers — with microsecond resolution.
+ */
+const OVERHEAD_HEADER = "x-switchyard-overhead-ms";
+
+function overheadMs(reply: FastifyReply, run: CompletionRun): string {
+  return Math.max(0, reply.elapsedTime - run.upstreamMs).toFixed(3);
 }
 
 /**
@@ -73,6 +83,7 @@ async function streamRun(
       connection: "keep-alive",
       "x-accel-buffering": "no",
       "x-generation-id": run.id,
+      [OVERHEAD_HEADER]: overheadMs(reply, run),
     });
   };
   let keepAlive = setTimeout(function tick() {

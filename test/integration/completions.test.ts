@@ -25,6 +25,7 @@ describe("POST /api/v1/chat/completions", () => {
       const { status, headers, body } = await completeJson(chatBody("test/chat", { provider: { order: ["alpha"] } }));
       expect(status).toBe(200);
       expect(headers.get("x-generation-id")).toBe(body.id);
+      expect(headers.get("x-switchyard-overhead-ms")).toMatch(/^\d+\.\d{3}$/);
       expect(body).toEqual({
         id: expect.stringMatching(/^gen-\d+-[0-9A-Za-z]{20}$/),
         object: "chat.completion",
@@ -60,6 +61,7 @@ describe("POST /api/v1/chat/completions", () => {
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
       const id = response.headers.get("x-generation-id");
+      expect(response.headers.get("x-switchyard-overhead-ms")).toMatch(/^\d+\.\d{3}$/);
       const { data } = await readSse(response);
       expect(data.at(-1)).toBe("[DONE]");
       const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
