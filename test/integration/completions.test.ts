@@ -263,7 +263,7 @@ describe("POST /api/v1/chat/completions", () => {
       const { status, body } = await completeJson(chatBody("test/faulty", { provider: { order: ["flaky/e503"], allow_fallbacks: false } }));
       expect(status).toBe(503);
       expect(body.error.metadata.attempts.every((a: { provider: string }) => a.provider === "flaky")).toBe(true);
-      const fallback = await completeJson(chatBody("test/faulty", { provider: { order: ["flaky/e503"] } }));
+      const fallback = await completeJson(chatBody("test/faulty", { provider: { order: ["flaky/e503", "alpha"] } }));
       expect(fallback.status).toBe(200);
     });
   });
