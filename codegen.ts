@@ -15,7 +15,7 @@ const config: CodegenConfig = {
       config: {
         useTypeImports: true,
         enumsAsTypes: true,
-        scalars: { Money: "string", DateTime: "string" },
+        scalars: { Money: "string", DateTime: "string", LocalDate: "string", SafeInt: "number", JSONObject: "Record<string, unknown>" },
       },
     },
   },

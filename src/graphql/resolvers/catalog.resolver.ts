@@ -1,24 +1,10 @@
-import { Arg, Ctx, Field, InputType, Int, Query, Resolver } from "type-graphql";
-import { listModels, type ListedModel } from "../../catalog/model-listing.js";
-import type { Pricing, ProviderInfo } from "../../core/types.js";
+import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
+import { listModels } from "../../catalog/model-listing.js";
 import type { GraphQLContext } from "../context.js";
-import { ModelType, PricingType, ProviderType } from "../types/catalog.type.js";
+import { ModelFilterInput } from "../inputs/filter.input.js";
+import { EndpointHealthType, ModelEndpointType, ModelType, ProviderType } from "../types/catalog.type.js";
 
-@InputType({ description: "Narrows the model list; every given condition must hold." })
-export class ModelFilterInput {
-  @Field(() => String, { nullable: true, description: "Search in id, name and description." })
-  search?: string;
-
-  @Field(() => [String], { nullable: true, description: "Parameters every returned model supports." })
-  supportedParameters?: string[];
-
-  @Field(() => [String], { nullable: true })
-  providers?: string[];
-
-  @Field(() => Int, { nullable: true })
-  minContextLength?: number;
-}
-
+/** The public catalog: models, their endpoints and providers, from the in-memory snapshot (no database query). */
 @Resolver()
 export class CatalogResolver {
   @Query(() => [ModelType], { description: "Models with at least one active endpoint, one entry per requestable id." })
@@ -32,45 +18,27 @@ export class CatalogResolver {
       providers: filter?.providers,
       minContext: filter?.minContextLength,
       outputModalities: "all",
-    }).map(toModel);
+    }).map(ModelType.from);
+  }
+
+  @Query(() => ModelType, { nullable: true, description: "One model id (a base id or a static variant such as `:free`); null when not listed." })
+  model(@Ctx() ctx: GraphQLContext, @Arg("id", () => ID) id: string): ModelType | null {
+    const entry = ctx.loaders.listedModel(id);
+    return entry ? ModelType.from(entry) : null;
   }
 
   @Query(() => [ProviderType])
   providers(@Ctx() ctx: GraphQLContext): ProviderType[] {
-    return [...ctx.services.catalog.snapshot().providers.values()].map(toProvider);
+    return [...ctx.services.catalog.snapshot().providers.values()].map(ProviderType.from);
   }
 }
 
-export function toPricing(p: Pricing): PricingType {
-  return Object.assign(new PricingType(), { ...p, reasoning: p.reasoning ?? p.completion });
-}
-
-function toModel(entry: ListedModel): ModelType {
-  return Object.assign(new ModelType(), {
-    id: entry.id,
-    name: entry.model.name,
-    description: entry.model.description,
-    variant: entry.variant,
-    contextLength: entry.contextLength,
-    maxCompletionTokens: entry.top.maxCompletionTokens,
-    inputModalities: [...new Set(entry.endpoints.flatMap((e) => e.inputModalities))],
-    outputModalities: [...entry.model.outputModalities],
-    supportedParameters: entry.supportedParameters,
-    pricing: toPricing(entry.top.pricing),
-    providers: entry.endpoints.map((e) => e.tag),
-    created: Math.floor(entry.model.createdAt.getTime() / 1000),
-  });
-}
-
-function toProvider(p: ProviderInfo): ProviderType {
-  return Object.assign(new ProviderType(), {
-    slug: p.slug,
-    name: p.name,
-    adapter: p.adapter,
-    active: p.active,
-    trainsOnData: p.dataPolicy?.training ?? null,
-    retainsPrompts: p.dataPolicy?.retainsPrompts ?? null,
-    privacyPolicyUrl: p.privacyPolicyUrl,
-    headquarters: p.headquarters,
-  });
+@Resolver(() => ModelEndpointType)
+export class ModelEndpointResolver {
+  @FieldResolver(() => EndpointHealthType, { description: "Live health as this node sees it: uptime, time to first token, throughput." })
+  health(@Root() endpoint: ModelEndpointType, @Ctx() ctx: GraphQLContext): EndpointHealthType {
+    const { health } = ctx.services;
+    // Latency figures are for authenticated callers, as on `GET /models/{id}/endpoints`.
+    return EndpointHealthType.from(health.stats(endpoint.id), health.isHealthy(endpoint.id), ctx.principal !== null);
+  }
 }

@@ -1,0 +1,43 @@
+import { Ctx, Resolver, Root, Subscription } from "type-graphql";
+import { requireAccount } from "../access.js";
+import { accountEvents } from "../account-events.js";
+import type { GraphQLContext } from "../context.js";
+import { createLoaders, loaderKey } from "../loaders.js";
+import { BalanceEventType } from "../types/account.type.js";
+import { GenerationType } from "../types/generation.type.js";
+
+/**
+ * Live events of the caller's account, for dashboards: from the event bus, so with `REDIS_URL` they arrive from every
+ * node. Delivery is best effort (a dashboard refetches what it needs after reconnecting).
+ */
+@Resolver()
+export class EventsResolver {
+  @Subscription(() => BalanceEventType, {
+    description: "The account's balance after each change (settlements, purchases, grants).",
+    subscribe: ({ context }: { context: GraphQLContext }) => {
+      const { accountId } = requireAccount(context);
+      return accountEvents(context.services.bus, "balance.changed", accountId, (payload) =>
+        Object.assign(new BalanceEventType(), { accountId: payload.accountId, balance: BigInt(payload.balance) }),
+      );
+    },
+  })
+  balanceChanged(@Root() event: BalanceEventType, @Ctx() _ctx: GraphQLContext): BalanceEventType {
+    return event;
+  }
+
+  @Subscription(() => GenerationType, {
+    description: "Each new generation (usage record) of the account, once settled.",
+    subscribe: ({ context }: { context: GraphQLContext }) => {
+      const { accountId } = requireAccount(context);
+      const { services } = context;
+      return accountEvents(services.bus, "generation.created", accountId, async (payload) => {
+        // A fresh loader per event: nothing cached for an earlier event is served for this one.
+        const row = await createLoaders(services).generation.load(loaderKey(accountId, payload.generationId));
+        return row ? GenerationType.from(row) : null;
+      });
+    },
+  })
+  generationCreated(@Root() generation: GenerationType, @Ctx() _ctx: GraphQLContext): GenerationType {
+    return generation;
+  }
+}
