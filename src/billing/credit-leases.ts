@@ -3,7 +3,7 @@ import type { Clock, CreditsPort, GenerationRecord, HoldOutcome, HoldRequest } f
 import { AppError } from "../errors.js";
 import type { Sql } from "../persistence/sql.js";
 import { PICO_PER_USD, type Money } from "./money.js";
-import { generationRow, SettlementBatcher, type QueuedSettlement, type SettlementItem } from "./settlement-batcher.js";
+import { applySettlements, generationRow, SettlementBatcher, type QueuedSettlement, type SettlementItem } from "./settlement-batcher.js";
 import type { SettlementLog } from "./settlement-log.js";
 
 /**
@@ -54,6 +54,8 @@ export class LeasedCredits implements CreditsPort {
   private readonly byId = new Map<string, Lease>();
   private readonly byHold = new Map<string, Lease>();
   private readonly batcher: SettlementBatcher;
+  /** The database writes that change lease amounts (see `exclusive`). */
+  private writes: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private reaper: NodeJS.Timeout | undefined;
 
@@ -67,7 +69,15 @@ export class LeasedCredits implements CreditsPort {
     private readonly onError: (error: unknown) => void,
     private readonly settings: LeaseSettings = DEFAULT_LEASE_SETTINGS,
   ) {
-    this.batcher = new SettlementBatcher(sql, log, (batch, balances) => this.committed(batch, balances), onError);
+    this.batcher = new SettlementBatcher(
+      log,
+      (batch) =>
+        this.exclusive(async () => {
+          const balances = await applySettlements(sql, batch.map((entry) => entry.item));
+          this.committed(batch, balances);
+        }),
+      onError,
+    );
   }
 
   async hold(request: HoldRequest): Promise<HoldOutcome> {
@@ -156,12 +166,16 @@ export class LeasedCredits implements CreditsPort {
       if (of.accountId !== undefined && lease.accountId !== of.accountId) continue;
       const inUse = lease.held + lease.pending;
       if (lease.granted <= inUse) continue;
-      lease.extending = lease.extending.then(async () => {
-        const target = lease.held + lease.pending;
-        if (lease.granted <= target) return;
-        await this.sql.query("select sy_lease($1, $2, $3, $4, $4, $5)", [lease.id, lease.accountId, lease.keyHash, target.toString(), this.settings.ttlMs]);
-        lease.granted = target;
-      }).catch(this.onError);
+      lease.extending = lease.extending
+        .then(() =>
+          this.exclusive(async () => {
+            const target = lease.held + lease.pending;
+            if (lease.granted <= target) return;
+            await this.sql.query("select sy_lease($1, $2, $3, $4, $4, $5)", [lease.id, lease.accountId, lease.keyHash, target.toString(), this.settings.ttlMs]);
+            lease.granted = target;
+          }),
+        )
+        .catch(this.onError);
     }
   }
 
@@ -228,15 +242,18 @@ export class LeasedCredits implements CreditsPort {
       if (free(lease) >= need) return { ok: true };
       const min = lease.granted + need - free(lease);
       const extra = need * 3n > this.settings.minExtension ? need * 3n : this.settings.minExtension;
-      const [row] = await this.sql.query<{ outcome: string; amount: bigint; available: bigint }>(
-        "select outcome, amount, available from sy_lease($1, $2, $3, $4, $5, $6)",
-        [lease.id, lease.accountId, lease.keyHash, min.toString(), (min + extra).toString(), this.settings.ttlMs],
-      );
+      const row = await this.exclusive(async () => {
+        const [result] = await this.sql.query<{ outcome: string; amount: bigint; available: bigint }>(
+          "select outcome, amount, available from sy_lease($1, $2, $3, $4, $5, $6)",
+          [lease.id, lease.accountId, lease.keyHash, min.toString(), (min + extra).toString(), this.settings.ttlMs],
+        );
+        if (result.outcome === "ok") lease.granted = result.amount;
+        return result;
+      });
       if (row.outcome !== "ok") {
         const reason = row.outcome === "no_account" ? "credits" : (row.outcome as "negative_balance" | "credits" | "key_limit");
         return { ok: false, reason, available: row.available > 0n ? row.available : 0n };
       }
-      lease.granted = row.amount;
       lease.renewedAt = this.clock.now();
       return { ok: true };
     });
@@ -279,7 +296,19 @@ export class LeasedCredits implements CreditsPort {
   private async returnLease(lease: Lease): Promise<void> {
     this.leases.delete(`${lease.accountId}/${lease.keyHash ?? ""}`);
     this.byId.delete(lease.id);
-    if (lease.granted > 0n || lease.holds.size > 0) await this.sql.query("select sy_release_hold($1)", [lease.id]);
+    if (lease.granted > 0n || lease.holds.size > 0) await this.exclusive(() => this.sql.query("select sy_release_hold($1)", [lease.id]));
+  }
+
+  /**
+   * Runs a database write that changes lease amounts after every earlier one has finished. Extensions set a lease's
+   * amount and settlements take costs out of it; done one at a time, the results come back in the order they
+   * committed, so this node's view of each lease never drifts from the database (which could let requests spend
+   * credits another node was promised).
+   */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(work);
+    this.writes = run.catch(() => undefined);
+    return run;
   }
 }
 

@@ -6,8 +6,8 @@ import path from "node:path";
  * operating system's page cache before the answer's last bytes go to the client) before it waits for its batch to
  * reach the database. What is durable when:
  * - a settlement whose `settle` returned is in the file: it survives the gateway process crashing (even `kill -9`);
- * - the file is fsync'd every `fsyncMs` (default 50 ms): the settlements of the last few milliseconds before an
- *   operating-system crash or power loss can be lost;
+ * - the file is fsync'd every `fsyncMs` (default 50 ms, in the background): the settlements of the last few
+ *   milliseconds before an operating-system crash or power loss can be lost;
  * - once its batch commits, it is in PostgreSQL, and the log drops it (the file is emptied whenever everything written
  *   to it has been committed).
  * At start, logs left by processes that are gone are replayed through the same batch statement, which skips
@@ -18,6 +18,8 @@ export class SettlementLog {
   private written = 0;
   private committed = 0;
   private dirty = false;
+  /** The background fsync in progress, if any. */
+  private syncing: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
 
   private constructor(
@@ -52,17 +54,24 @@ export class SettlementLog {
   }
 
   /** Closes the log; the file is removed when everything in it was committed, and kept for replay otherwise. */
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.timer);
-    this.sync();
+    await this.syncing;
+    fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     if (this.written === this.committed) fs.rmSync(this.file, { force: true });
   }
 
+  /** Flushes the file to disk off the event loop (libuv's thread pool), so requests never wait on the disk. */
   private sync(): void {
-    if (!this.dirty) return;
+    if (!this.dirty || this.syncing) return;
     this.dirty = false;
-    fs.fsyncSync(this.fd);
+    this.syncing = new Promise((resolve) =>
+      fs.fsync(this.fd, () => {
+        this.syncing = null;
+        resolve();
+      }),
+    );
   }
 
   /**
