@@ -20,7 +20,7 @@ import { defaultCatalog, readCatalogFile, type CatalogFile } from "./catalog/cat
 import { CatalogStore } from "./catalog/catalog-store.js";
 import type { Config } from "./config.js";
 import { HealthTracker } from "./core/health.js";
-import { systemClock, type Clock, type ProviderAdapter } from "./core/ports.js";
+import { systemClock, type Clock, type ModerationPort, type ProviderAdapter, type SearchPort } from "./core/ports.js";
 import { CompletionRouter } from "./core/router.js";
 import { MemoryEventBus, type EventBus } from "./events/event-bus.js";
 import { connectRedis, RedisEventBus } from "./events/redis-event-bus.js";
@@ -28,6 +28,8 @@ import { buildGraphQLSchema } from "./graphql/schema.js";
 import { mountGraphQL } from "./graphql/server.js";
 import { BalanceCache } from "./limits/balance-cache.js";
 import { purgeExpiredCounters, RateLimits, type CounterBackend } from "./limits/rate-limits.js";
+import { OpenAIModeration } from "./moderation/openai-moderation.js";
+import { SimulatedModeration } from "./moderation/simulated-moderation.js";
 import { openDatabase, type Database } from "./persistence/database.js";
 import { AnthropicAdapter } from "./providers/anthropic.js";
 import { OpenAICompatibleAdapter } from "./providers/openai-compatible.js";
@@ -45,6 +47,8 @@ import { registerKeysRoutes } from "./rest/keys.route.js";
 import { registerPrivacyRoutes } from "./rest/privacy.route.js";
 import { registerActivityRoutes } from "./rest/activity.route.js";
 import { registerModelRoutes } from "./rest/models.route.js";
+import { SearxngSearch } from "./search/searxng-search.js";
+import { SimulatedSearch } from "./search/simulated-search.js";
 import { ActivityService } from "./usage/activity.service.js";
 import { VERSION } from "./version.js";
 
@@ -61,6 +65,10 @@ export interface AppOverrides {
   inMemoryDatabase?: boolean;
   /** Catalogs to load at start instead of the default one (plus `SWITCHYARD_CATALOG` files, which always load). */
   catalogs?: CatalogFile[];
+  /** The web search backend instead of the configured one (null: none). */
+  search?: SearchPort | null;
+  /** The moderation backend instead of the configured one (null: none). */
+  moderation?: ModerationPort | null;
 }
 
 export interface App {
@@ -192,6 +200,18 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     }
     const limits = new RateLimits(counters, config.limits, balances, clock, (err) => log.warn({ err }, "rate-limit counters unreachable"));
 
+    const search = overrides.search !== undefined ? overrides.search : searchBackend(config, closers);
+    const moderation = overrides.moderation !== undefined ? overrides.moderation : moderationBackend(config, closers);
+    if (!moderation) {
+      const moderated = [...catalog.snapshot().endpoints.values()].filter((e) => e.moderated && e.status === 0 && e.provider.active);
+      if (moderated.length > 0) {
+        log.warn(
+          { endpoints: moderated.map((e) => e.id) },
+          "no moderation backend is configured (SWITCHYARD_MODERATION_URL): moderated endpoints serve only :beta requests",
+        );
+      }
+    }
+
     const health = new HealthTracker(clock);
     const router = new CompletionRouter({
       catalog,
@@ -208,6 +228,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         maxAttempts: config.routing.maxAttempts,
       },
       logger: log,
+      search,
+      moderation,
     });
     const auth = new KeyAuthenticator(db.sql, bus, clock);
     closers.unshift(() => auth.close());
@@ -291,6 +313,33 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await closeAll(closers);
     throw error;
   }
+}
+
+/** SearXNG at the configured URL; else the simulated search outside production; else none. */
+function searchBackend(config: Config, closers: Array<() => Promise<void> | void>): SearchPort | null {
+  if (config.search.url) {
+    const searxng = new SearxngSearch({ url: config.search.url, timeoutMs: config.search.timeoutMs, connectTimeoutMs: config.routing.connectTimeoutMs });
+    closers.unshift(() => searxng.close());
+    return searxng;
+  }
+  return config.env === "production" ? null : new SimulatedSearch();
+}
+
+/** The OpenAI-compatible moderation API at the configured URL; else the simulated backend outside production; else none. */
+function moderationBackend(config: Config, closers: Array<() => Promise<void> | void>): ModerationPort | null {
+  const { moderation } = config;
+  if (moderation.url) {
+    const api = new OpenAIModeration({
+      url: moderation.url,
+      apiKey: moderation.apiKey ?? null,
+      model: moderation.model,
+      timeoutMs: moderation.timeoutMs,
+      connectTimeoutMs: config.routing.connectTimeoutMs,
+    });
+    closers.unshift(() => api.close());
+    return api;
+  }
+  return config.env === "production" ? null : new SimulatedModeration(moderation.flaggedTerms);
 }
 
 async function closeAll(closers: Array<() => Promise<void> | void>): Promise<void> {

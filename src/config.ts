@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { parseUsd, type Money } from "./billing/money.js";
+import { parseFlaggedTerms, type FlaggedTerm } from "./moderation/simulated-moderation.js";
 
 const CENT = 10_000_000_000n;
 
@@ -92,6 +93,31 @@ export interface Config {
     maxAttempts: number;
     /** Interval of `: SWITCHYARD PROCESSING` SSE comments while waiting for the first token. */
     keepAliveMs: number;
+  };
+  /**
+   * Web search for the web plugin and `:online`. With a URL, a SearXNG-compatible JSON API; without one, the simulated
+   * backend outside production and no web search in production (such requests get 503 `not_configured`).
+   */
+  search: {
+    /** Base URL of a SearXNG-compatible instance (`GET <url>/search?q=…&format=json`). */
+    url: string | undefined;
+    /** Longest wait for the search backend. */
+    timeoutMs: number;
+  };
+  /**
+   * Moderation of the endpoints the catalog marks `moderated`. With a URL, an OpenAI-moderations-compatible API;
+   * without one, the simulated backend (flagging `flaggedTerms`) outside production, and none in production: moderated
+   * endpoints then serve only `:beta` requests.
+   */
+  moderation: {
+    /** Base URL of the API (`POST <url>/moderations`), e.g. `https://api.openai.com/v1`. */
+    url: string | undefined;
+    /** Bearer token for the API. Never rendered. */
+    apiKey: string | undefined;
+    model: string;
+    timeoutMs: number;
+    /** What the simulated backend flags (development and tests only). */
+    flaggedTerms: FlaggedTerm[];
   };
   /** The GraphQL API (`/graphql`, HTTP and graphql-ws). */
   graphql: {
@@ -217,6 +243,13 @@ const envSchema = z.object({
   SWITCHYARD_REQUEST_TIMEOUT_MS: intIn(1, 3_600_000).default(600_000),
   SWITCHYARD_MAX_ATTEMPTS: intIn(1, 20).default(5),
   SWITCHYARD_KEEPALIVE_MS: intIn(10, 120_000).default(5_000),
+  SWITCHYARD_SEARCH_URL: url(["http:", "https:"]).optional(),
+  SWITCHYARD_SEARCH_TIMEOUT_MS: intIn(100, 120_000).default(10_000),
+  SWITCHYARD_MODERATION_URL: url(["http:", "https:"]).optional(),
+  SWITCHYARD_MODERATION_KEY: z.string().min(1).optional(),
+  SWITCHYARD_MODERATION_MODEL: z.string().min(1).default("omni-moderation-latest"),
+  SWITCHYARD_MODERATION_TIMEOUT_MS: intIn(100, 120_000).default(10_000),
+  SWITCHYARD_MODERATION_FLAGGED_TERMS: z.string().optional(),
   SWITCHYARD_GRAPHQL_INTROSPECTION: bool.optional(),
   SWITCHYARD_GRAPHQL_MAX_DEPTH: intIn(2, 100).default(12),
   SWITCHYARD_GRAPHQL_MAX_COMPLEXITY: intIn(10, 1_000_000).default(5000),
@@ -259,6 +292,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     problems.push("SWITCHYARD_CREDIT_MIN_PURCHASE_USD: must not be more than SWITCHYARD_CREDIT_MAX_PURCHASE_USD");
   }
   if (production && present.STRIPE_API_BASE) problems.push("STRIPE_API_BASE: only for tests; unset it when NODE_ENV=production");
+  if (production && present.SWITCHYARD_MODERATION_FLAGGED_TERMS) {
+    problems.push("SWITCHYARD_MODERATION_FLAGGED_TERMS: the simulated moderation backend is not used when NODE_ENV=production; set SWITCHYARD_MODERATION_URL");
+  }
+  if (present.SWITCHYARD_MODERATION_KEY && !present.SWITCHYARD_MODERATION_URL) {
+    problems.push("SWITCHYARD_MODERATION_KEY: set SWITCHYARD_MODERATION_URL as well (the key is for that API)");
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -315,6 +354,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       requestTimeoutMs: e.SWITCHYARD_REQUEST_TIMEOUT_MS,
       maxAttempts: e.SWITCHYARD_MAX_ATTEMPTS,
       keepAliveMs: e.SWITCHYARD_KEEPALIVE_MS,
+    },
+    search: { url: e.SWITCHYARD_SEARCH_URL, timeoutMs: e.SWITCHYARD_SEARCH_TIMEOUT_MS },
+    moderation: {
+      url: e.SWITCHYARD_MODERATION_URL,
+      apiKey: e.SWITCHYARD_MODERATION_KEY,
+      model: e.SWITCHYARD_MODERATION_MODEL,
+      timeoutMs: e.SWITCHYARD_MODERATION_TIMEOUT_MS,
+      flaggedTerms: parseFlaggedTerms(e.SWITCHYARD_MODERATION_FLAGGED_TERMS ?? ""),
     },
     graphql: {
       introspection: e.SWITCHYARD_GRAPHQL_INTROSPECTION ?? !production,

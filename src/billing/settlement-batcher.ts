@@ -36,9 +36,9 @@ export class SettlementBatcher {
   private readonly waiting = new Map<string, Array<() => void>>();
 
   constructor(
-    private readonly sql: Sql,
     private readonly log: SettlementLog | null,
-    private readonly onCommitted: (batch: QueuedSettlement[], balances: Map<string, bigint>) => void,
+    /** Applies a batch in one statement (see applySettlements) and updates what depends on it; throws to retry. */
+    private readonly commit: (batch: QueuedSettlement[]) => Promise<void>,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -83,11 +83,10 @@ export class SettlementBatcher {
       const batch = this.queue.splice(0, MAX_BATCH);
       for (const entry of batch) this.inFlight.add(entry.record.id);
       try {
-        const balances = await applySettlements(this.sql, batch.map((entry) => entry.item));
+        await this.commit(batch);
         failures = 0;
         this.log?.committedCount(batch.length);
         for (const entry of batch) this.inFlight.delete(entry.record.id);
-        this.onCommitted(batch, balances);
         for (const entry of batch) {
           for (const resolve of this.waiting.get(entry.record.id) ?? []) resolve();
           this.waiting.delete(entry.record.id);
@@ -140,7 +139,7 @@ export function generationRow(g: GenerationRecord): Record<string, unknown> {
     latency_ms: g.latencyMs,
     generation_time_ms: g.generationTimeMs,
     attempts: g.attempts,
-    num_search_results: 0,
+    num_search_results: g.numSearchResults,
     prompt_text: g.promptText,
     completion_text: g.completionText,
     created_at: g.createdAt.toISOString(),

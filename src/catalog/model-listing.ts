@@ -5,19 +5,25 @@ import type { CatalogSnapshot, EndpointInfo, EndpointVariant, ModelInfo } from "
 
 /**
  * The model list as clients browse it (`GET /api/v1/models`, GraphQL `models`): one entry per model id a request may
- * name — the base id and each static variant (`:free`, `:extended`, `:thinking`) — with at least one active endpoint.
- * The "top provider" is the cheapest active endpoint, and its prices are the entry's prices.
+ * name — the base id and each static variant (`:free`, `:extended`, `:thinking`, `:beta`; see `listedVariants`) — with
+ * at least one active endpoint. The "top provider" is the cheapest active endpoint, and its prices are the entry's prices.
  */
 export interface ListedModel {
   id: string;
+  /** The set of endpoints the id routes to (`:thinking` on a model without thinking endpoints and `:beta` route to `standard`). */
   variant: EndpointVariant;
+  /** The id's static suffix (`free`, `extended`, `thinking`, `beta`), or null for the base id. */
+  suffix: string | null;
   model: ModelInfo;
   /** Active endpoints of this variant. */
   endpoints: EndpointInfo[];
   top: EndpointInfo;
   contextLength: number;
   supportedParameters: string[];
+  /** Every active endpoint is moderated, and the id does not skip moderation (`:beta` does). */
   moderated: boolean;
+  /** `:beta`: served without Switchyard's moderation step. */
+  skipModeration: boolean;
 }
 
 export interface ModelFilter {
@@ -49,12 +55,14 @@ export function listModels(snapshot: CatalogSnapshot, filter: ModelFilter = {}):
       listed.push({
         id: variant.id,
         variant: variant.variant,
+        suffix: variant.id === model.id ? null : variant.id.slice(model.id.length + 1),
         model,
         endpoints: active,
         top,
         contextLength: Math.max(...active.map((e) => e.contextLength)),
         supportedParameters: [...new Set(active.flatMap((e) => [...e.supportedParameters]))].sort(),
-        moderated: active.every((e) => e.moderated),
+        moderated: !variant.skipModeration && active.every((e) => e.moderated),
+        skipModeration: variant.skipModeration,
       });
     }
   }

@@ -2,7 +2,9 @@ import { z } from "zod";
 import { parseUsd, type Money } from "../billing/money.js";
 import { AppError } from "../errors.js";
 import { validationError } from "../validation.js";
-import { SORTS, type ApiType, type ChatMessage, type CompletionRequest, type ProviderPreferences } from "./types.js";
+import { REASONING_EFFORTS } from "./reasoning.js";
+import { SORTS, type ApiType, type ChatMessage, type CompletionRequest, type ProviderPreferences, type WebSearchSettings } from "./types.js";
+import { DEFAULT_SEARCH_RESULTS, MAX_SEARCH_RESULTS } from "./web-search.js";
 
 /**
  * Validation of OpenAI-shaped completion requests (the bodies of `POST /chat/completions` and `POST /completions`, and
@@ -71,6 +73,28 @@ const providerSchema = z
   })
   .optional();
 
+/**
+ * `plugins`: the web plugin is Switchyard's (`{id: "web", max_results?, search_prompt?, enabled?}`); other plugin ids
+ * (OpenRouter's `file-parser`, `response-healing`…) are accepted and have no effect.
+ */
+const webPlugin = z.looseObject({
+  id: z.literal("web"),
+  enabled: z.boolean().optional(),
+  max_results: z.number().int().min(1).max(MAX_SEARCH_RESULTS).optional(),
+  search_prompt: z.string().min(1).max(10_000).optional(),
+});
+const plugins = z.array(z.union([webPlugin, z.looseObject({ id: z.string().refine((id) => id !== "web") })])).optional();
+
+const reasoningEffort = z.enum(REASONING_EFFORTS);
+const reasoning = z
+  .looseObject({
+    effort: reasoningEffort.optional(),
+    max_tokens: z.number().int().positive().optional(),
+    exclude: z.boolean().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .nullish();
+
 const common = {
   model: z.string().min(1).optional(),
   models: z.array(z.string().min(1)).optional(),
@@ -94,6 +118,10 @@ const common = {
   route: z.enum(["fallback", "sort"]).optional(),
   user: z.string().optional(),
   session_id: z.string().max(256).optional(),
+  plugins,
+  reasoning,
+  reasoning_effort: reasoningEffort.nullish(),
+  include_reasoning: z.boolean().nullish(),
 };
 
 const chatSchema = z.looseObject({
@@ -154,7 +182,8 @@ export function parseCompletionRequest(body: unknown, apiType: ApiType): Complet
     const prompt = Array.isArray(input.prompt) ? input.prompt[0] : input.prompt;
     messages = [{ role: "user", content: prompt ?? "" }];
   } else if (input.messages) {
-    messages = input.messages as ChatMessage[];
+    // An assistant message may leave out `content` (it only called tools): canonically that is null.
+    messages = (input.messages as ChatMessage[]).map((m) => (m.content === undefined ? { ...m, content: null } : m));
   } else {
     throw new AppError("invalid_request", "`messages` is required (or `prompt`).", { metadata: { param: "messages" } });
   }
@@ -171,8 +200,16 @@ export function parseCompletionRequest(body: unknown, apiType: ApiType): Complet
     stream: input.stream ?? false,
     maxTokens: input.max_completion_tokens ?? input.max_tokens ?? null,
     provider: providerPreferences(input.provider, input.route),
+    webSearch: webSearchSettings(input.plugins),
     params,
   };
+}
+
+/** The web plugin's settings, or null without an enabled web plugin. */
+function webSearchSettings(list: z.infer<typeof plugins>): WebSearchSettings | null {
+  const web = list?.find((plugin): plugin is z.infer<typeof webPlugin> => plugin.id === "web");
+  if (!web || web.enabled === false) return null;
+  return { maxResults: web.max_results ?? DEFAULT_SEARCH_RESULTS, searchPrompt: web.search_prompt ?? null };
 }
 
 function providerPreferences(input: z.infer<typeof providerSchema>, route: "fallback" | "sort" | undefined): ProviderPreferences {

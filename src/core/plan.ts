@@ -1,5 +1,6 @@
 import { AppError } from "../errors.js";
 import { unitPrice } from "./pricing.js";
+import { takesReasoning } from "./reasoning.js";
 import type { ModelTarget } from "./resolve.js";
 import type { Caller, CompletionRequest, EndpointInfo, Sort } from "./types.js";
 
@@ -10,7 +11,8 @@ import type { Caller, CompletionRequest, EndpointInfo, Sort } from "./types.js";
  * `metadata.failed_routing_step`), so a user can tell which setting to change. Then ordering: an explicit
  * `provider.order` first; else `sort` (or `:nitro` / `:floor`) deterministically; else random weighted by 1/price²
  * among healthy endpoints, with unhealthy ones last. Soft preferences (tools, response_format) reorder but never
- * empty a plan.
+ * empty a plan. `:thinking` served by standard endpoints keeps those that take `reasoning`; moderated endpoints need a
+ * moderation backend unless the id skips moderation (`:beta`).
  */
 
 /** OpenAI/OpenRouter request parameters that endpoints declare support for (`supported_parameters`). */
@@ -61,6 +63,11 @@ export interface PlanContext {
   images: number;
   health: HealthView;
   random: () => number;
+  /**
+   * Whether a moderation backend is configured (default true). Without one, moderated endpoints cannot serve a request
+   * unless it skips moderation (`:beta`).
+   */
+  canModerate?: boolean;
 }
 
 export type RoutingStep =
@@ -73,7 +80,9 @@ export type RoutingStep =
   | "modalities"
   | "context_length"
   | "max_tokens"
-  | "require_parameters";
+  | "require_parameters"
+  | "reasoning"
+  | "moderation";
 
 /** The parameters a request sets, by their OpenAI names, for `require_parameters` and the soft preferences. */
 export function sentParameters(request: CompletionRequest): Set<string> {
@@ -205,6 +214,23 @@ export function planEndpoints(ctx: PlanContext): EndpointInfo[] {
     );
   }
 
+  if (target.forceReasoning) {
+    step(
+      "reasoning",
+      (e) => supportsParameter(e, "reasoning"),
+      () => `No endpoints found for ${modelId} that support reasoning.`,
+    );
+  }
+  if (ctx.canModerate === false && !target.skipModeration) {
+    step(
+      "moderation",
+      (e) => !e.moderated,
+      () =>
+        `No endpoints found for ${modelId}: its endpoints require moderation and this server has no moderation backend ` +
+        `configured. ${target.model.id}:beta selects them without the moderation step.`,
+    );
+  }
+
   // Without require_parameters, endpoints that support tools / response_format go first (but none is dropped).
   const preferCapable = (endpoints: EndpointInfo[]) => {
     let ordered = endpoints;
@@ -244,9 +270,24 @@ export function matchesSlug(endpoint: EndpointInfo, slug: string): boolean {
   return wanted.includes("/") ? endpoint.tag === wanted : endpoint.provider.slug === wanted;
 }
 
+/**
+ * Whether an endpoint takes a parameter, counting the spellings the router translates between (see `paramsFor` in
+ * router.ts): `max_tokens` / `max_completion_tokens`, `reasoning` / `reasoning_effort`, and legacy `include_reasoning`
+ * as `reasoning`.
+ */
 function supportsParameter(e: EndpointInfo, param: string): boolean {
-  if (param === "max_tokens") return e.supportedParameters.has("max_tokens") || e.supportedParameters.has("max_completion_tokens");
-  return e.supportedParameters.has(param);
+  const has = (name: string) => e.supportedParameters.has(name);
+  switch (param) {
+    case "max_tokens":
+      return has("max_tokens") || has("max_completion_tokens");
+    case "reasoning":
+    case "reasoning_effort":
+      return takesReasoning(e.supportedParameters);
+    case "include_reasoning":
+      return has("include_reasoning") || has("reasoning");
+    default:
+      return has(param);
+  }
 }
 
 /**

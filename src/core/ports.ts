@@ -61,6 +61,8 @@ export interface GenerationRecord {
   latencyMs: number | null;
   generationTimeMs: number | null;
   attempts: AttemptSummary[];
+  /** Web search results added to the prompt (0 without a web search). */
+  numSearchResults: number;
   /** Only when the account opted in to prompt logging; otherwise null and never stored. */
   promptText: string | null;
   completionText: string | null;
@@ -116,6 +118,38 @@ export type RequestKind = "free" | "paid";
  */
 export interface LimitsPort {
   admit(caller: Caller, kind: RequestKind): Promise<void>;
+}
+
+/** One web search result. */
+export interface SearchResult {
+  url: string;
+  title: string;
+  /** A snippet of the page. */
+  content: string;
+}
+
+/**
+ * A web search backend, for the web plugin and `:online`. `search` resolves with at most `maxResults` results (fewer,
+ * or none, when the backend has no more) and rejects with an `AppError` when the backend cannot answer; `signal`
+ * aborts it (the client went away).
+ */
+export interface SearchPort {
+  search(query: string, options: { maxResults: number; signal: AbortSignal }): Promise<SearchResult[]>;
+}
+
+/** The verdict on one input of a moderation call. */
+export interface ModerationResult {
+  flagged: boolean;
+  /** The categories that flagged it (`harassment`, `violence`…); empty when not flagged. */
+  reasons: string[];
+}
+
+/**
+ * A moderation backend, for endpoints the catalog marks `moderated`. `moderate` judges each input separately and
+ * resolves with one result per input, in order; it rejects with an `AppError` when the backend cannot answer.
+ */
+export interface ModerationPort {
+  moderate(inputs: string[], options: { signal: AbortSignal }): Promise<ModerationResult[]>;
 }
 
 /** Milliseconds since the epoch; injectable so tests of health windows need no real waiting. */

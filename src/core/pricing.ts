@@ -7,7 +7,8 @@ import type { EndpointInfo, FinishReason, Pricing, TokenUsage } from "./types.js
  * Rule: every token class is priced at its own per-token price (integers, so exact), plus the per-request and
  * per-image fees. Cache reads and cache writes are part of the prompt tokens and are charged at the cache-read and
  * cache-write prices instead of the prompt price (the prompt price where the endpoint has none); reasoning tokens are
- * part of the completion tokens and charged at the reasoning price when the endpoint has one. The only
+ * part of the completion tokens and charged at the reasoning price when the endpoint has one. A web search (the web
+ * plugin, `:online`) that added results to the prompt costs the endpoint's `webSearch` price once. The only
  * rounding is the prompt-logging discount (1%), rounded half away from zero to the picodollar, once per generation.
  */
 
@@ -17,6 +18,8 @@ export const LOGGING_DISCOUNT = { numerator: 99n, denominator: 100n };
 export interface CostInputs {
   usage: TokenUsage;
   images: number;
+  /** Web searches whose results were added to the prompt (0 or 1); default 0. */
+  webSearches?: number;
   /** How the answer ended (null: cancelled before it finished). */
   finishReason: FinishReason | null;
   discounted: boolean;
@@ -28,7 +31,7 @@ export function generationCost(pricing: Pricing, inputs: CostInputs): Money {
   // A cancelled answer (no finish reason) pays for what was generated.
   const chargeTokens =
     inputs.finishReason !== "error" && (inputs.finishReason !== null || usage.completionTokens > 0);
-  let cost = pricing.request + BigInt(inputs.images) * pricing.image;
+  let cost = pricing.request + BigInt(inputs.images) * pricing.image + BigInt(inputs.webSearches ?? 0) * pricing.webSearch;
   if (chargeTokens) {
     const cached = Math.min(usage.cachedTokens, usage.promptTokens);
     const written = Math.min(usage.cacheWriteTokens, usage.promptTokens - cached);
@@ -46,15 +49,16 @@ export function generationCost(pricing: Pricing, inputs: CostInputs): Money {
 
 /**
  * The most a request can cost on this endpoint: every prompt token at the dearer of the prompt and cache-write
- * prices, the largest possible answer at the dearer of the completion and reasoning prices, and the fixed fees. This
- * is the credit hold.
+ * prices, the largest possible answer at the dearer of the completion and reasoning prices, and the fixed fees
+ * (request, images, web searches). This is the credit hold.
  */
-export function worstCaseCost(endpoint: EndpointInfo, promptTokens: number, maxTokens: number | null, images: number): Money {
+export function worstCaseCost(endpoint: EndpointInfo, promptTokens: number, maxTokens: number | null, images: number, webSearches = 0): Money {
   const p = endpoint.pricing;
   const output = BigInt(maxOutputTokens(endpoint, promptTokens, maxTokens));
   const inputPrice = p.cacheWrite !== null && p.cacheWrite > p.prompt ? p.cacheWrite : p.prompt;
   const outputPrice = p.reasoning !== null && p.reasoning > p.completion ? p.reasoning : p.completion;
-  return p.request + BigInt(images) * p.image + BigInt(promptTokens) * inputPrice + output * outputPrice;
+  const fees = p.request + BigInt(images) * p.image + BigInt(webSearches) * p.webSearch;
+  return fees + BigInt(promptTokens) * inputPrice + output * outputPrice;
 }
 
 /** The largest answer this endpoint may produce for the request: `max_tokens`, else the endpoint's limit, within the context. */

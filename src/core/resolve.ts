@@ -1,11 +1,12 @@
 import { AppError } from "../errors.js";
+import { takesReasoning } from "./reasoning.js";
 import type { CatalogSnapshot, EndpointInfo, EndpointVariant, ModelInfo, Sort } from "./types.js";
 
 /**
  * Model ids and their variant suffixes. Static variants pick a set of endpoints from the catalog and show as their own
  * ids in `/models`: `:free`, `:extended`, `:thinking`, and `:beta` (the standard endpoints without Switchyard's
- * moderation step). Dynamic variants work on any model and change routing: `:nitro` sorts by throughput, `:floor` by
- * price. Suffixes stack (`author/model:free:nitro`).
+ * moderation step). Dynamic variants work on any model: `:nitro` sorts by throughput, `:floor` by price, `:online`
+ * adds a web search (the web plugin with its defaults). Suffixes stack (`author/model:free:online`).
  */
 export const STATIC_SUFFIXES = ["free", "extended", "thinking", "beta"] as const;
 export const DYNAMIC_SUFFIXES = ["nitro", "floor", "online"] as const;
@@ -28,6 +29,8 @@ export interface ModelTarget {
   skipModeration: boolean;
   /** `:thinking` on a model without dedicated thinking endpoints: reasoning is switched on. */
   forceReasoning: boolean;
+  /** `:online`: search the web (unless the request's web plugin says otherwise). */
+  online: boolean;
 }
 
 export function resolveModel(requested: string, snapshot: CatalogSnapshot): ModelTarget {
@@ -40,6 +43,7 @@ export function resolveModel(requested: string, snapshot: CatalogSnapshot): Mode
   let sort: Sort | null = null;
   let skipModeration = false;
   let forceReasoning = false;
+  let online = false;
   const statics: string[] = [];
   for (const suffix of suffixes) {
     switch (suffix) {
@@ -59,9 +63,8 @@ export function resolveModel(requested: string, snapshot: CatalogSnapshot): Mode
         sort = "price";
         break;
       case "online":
-        throw new AppError("invalid_request", `The :online variant (web search) is not available on this server yet.`, {
-          metadata: { model: requested },
-        });
+        online = true;
+        break;
       default:
         throw new AppError("model_not_found", `${requested} is not a valid model ID: unknown variant ":${suffix}".`, {
           metadata: { model: requested, variants: [...STATIC_SUFFIXES, ...DYNAMIC_SUFFIXES] },
@@ -72,7 +75,7 @@ export function resolveModel(requested: string, snapshot: CatalogSnapshot): Mode
     throw new AppError("invalid_request", `${requested} combines the variants ${statics.map((s) => `:${s}`).join(" and ")}; use one.`);
   }
   if (variant !== "standard" && !model.endpoints.some((e) => e.variant === variant)) {
-    if (variant === "thinking" && model.endpoints.some((e) => e.variant === "standard" && e.supportedParameters.has("reasoning"))) {
+    if (variant === "thinking" && model.endpoints.some((e) => e.variant === "standard" && takesReasoning(e.supportedParameters))) {
       variant = "standard";
       forceReasoning = true;
     } else {
@@ -82,17 +85,38 @@ export function resolveModel(requested: string, snapshot: CatalogSnapshot): Mode
     }
   }
   const answerSuffix = [...statics, ...(skipModeration ? ["beta"] : [])].map((s) => `:${s}`).join("");
-  return { requested, model, variant, answerId: `${base}${answerSuffix}`, sort, skipModeration, forceReasoning };
+  return { requested, model, variant, answerId: `${base}${answerSuffix}`, sort, skipModeration, forceReasoning, online };
 }
 
-/** The ids a model is listed under in `/models`: its base id for standard endpoints and one id per static variant. */
-export function listedVariants(model: ModelInfo): Array<{ id: string; variant: EndpointVariant; endpoints: EndpointInfo[] }> {
-  const variants: EndpointVariant[] = ["standard", "free", "extended", "thinking"];
-  return variants
-    .map((variant) => ({
-      id: variant === "standard" ? model.id : `${model.id}:${variant}`,
-      variant,
-      endpoints: model.endpoints.filter((e) => e.variant === variant),
-    }))
-    .filter((v) => v.endpoints.length > 0);
+/** One id a model is listed under in `/models`, with the endpoints it routes to. */
+export interface ListedVariant {
+  id: string;
+  variant: EndpointVariant;
+  endpoints: EndpointInfo[];
+  /** `:beta`: the moderated standard endpoints, served without Switchyard's moderation step. */
+  skipModeration: boolean;
+}
+
+/**
+ * The ids a model is listed under in `/models`: its base id for standard endpoints, one id per static variant with
+ * endpoints of its own, `:thinking` for a model without thinking endpoints whose standard endpoints take `reasoning` or
+ * `reasoning_effort` (those endpoints, as `resolveModel` routes it), and `:beta` when a standard endpoint is moderated.
+ */
+export function listedVariants(model: ModelInfo): ListedVariant[] {
+  const of = (variant: EndpointVariant) => model.endpoints.filter((e) => e.variant === variant);
+  const standard = of("standard");
+  const thinking = of("thinking");
+  const listed: ListedVariant[] = [
+    { id: model.id, variant: "standard", endpoints: standard, skipModeration: false },
+    { id: `${model.id}:free`, variant: "free", endpoints: of("free"), skipModeration: false },
+    { id: `${model.id}:extended`, variant: "extended", endpoints: of("extended"), skipModeration: false },
+    {
+      id: `${model.id}:thinking`,
+      variant: thinking.length > 0 ? "thinking" : "standard",
+      endpoints: thinking.length > 0 ? thinking : standard.filter((e) => takesReasoning(e.supportedParameters)),
+      skipModeration: false,
+    },
+    { id: `${model.id}:beta`, variant: "standard", endpoints: standard.some((e) => e.moderated) ? standard : [], skipModeration: true },
+  ];
+  return listed.filter((v) => v.endpoints.length > 0);
 }

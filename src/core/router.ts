@@ -4,9 +4,23 @@ import { AppError, toAppError } from "../errors.js";
 import { AnswerAccumulator } from "../streaming/accumulator.js";
 import { normaliseFinishReason } from "./finish-reason.js";
 import type { HealthTracker } from "./health.js";
+import { flaggedError, moderationInputs } from "./moderation.js";
 import { planEndpoints, ROUTABLE_PARAMETERS } from "./plan.js";
-import type { AdapterRegistry, CatalogPort, Clock, CreditsPort, GenerationRecord, LimitsPort, RequestKind } from "./ports.js";
+import type {
+  AdapterRegistry,
+  CatalogPort,
+  Clock,
+  CreditsPort,
+  GenerationRecord,
+  LimitsPort,
+  ModerationPort,
+  ModerationResult,
+  RequestKind,
+  SearchPort,
+  SearchResult,
+} from "./ports.js";
 import { generationCost, maxOutputTokens, worstCaseCost } from "./pricing.js";
+import { isEffort, reasoningEffortFor, reasoningRequest } from "./reasoning.js";
 import { MAX_MODELS, resolveModel, type ModelTarget } from "./resolve.js";
 import { sleep } from "./sleep.js";
 import { countImages, countPromptTokens, countTextTokens, messagesText } from "./tokens.js";
@@ -15,12 +29,14 @@ import type {
   Caller,
   CompletionRequest,
   CompletionResult,
+  Delta,
   EndpointInfo,
   FinishReason,
   RunEvent,
   TokenUsage,
   UpstreamEvent,
 } from "./types.js";
+import { citationAnnotations, DEFAULT_WEB_SEARCH, searchQuery, trimResults, withSearchResults } from "./web-search.js";
 
 /**
  * The routing core: one completion request, from the catalog to the ledger.
@@ -31,6 +47,12 @@ import type {
  * 5xx, moving to the next model in `models` after any other failure — until one starts answering. From that first
  * token on there is no fail-over: a later failure ends the run with an error result. Every run ends settled: the cost
  * debited with the generation record, or the hold released.
+ *
+ * Around that: a web search (the web plugin, `:online`) runs before a model is planned, once per request, and its
+ * results go into the prompt and come back as `url_citation` annotations; the moderation step runs before the first
+ * attempt on a moderated endpoint (not for `:beta`), once per request, and flagged input ends that model's turn with a
+ * 403; reasoning the request hid (`reasoning.exclude`, `include_reasoning: false`) is left out of every chunk and of
+ * the result, and still counted and billed.
  */
 
 export interface RouterOptions {
@@ -59,6 +81,10 @@ export interface RouterDeps {
   random: () => number;
   options: RouterOptions;
   logger: RouterLogger;
+  /** Web search for the web plugin and `:online`; null when none is configured (such requests are then refused). */
+  search: SearchPort | null;
+  /** Moderation for moderated endpoints; null when none is configured (those endpoints then serve only `:beta`). */
+  moderation: ModerationPort | null;
 }
 
 /** A started completion: iterate it for `start`, `chunk` and one final `done` event. */
@@ -111,9 +137,22 @@ export class CompletionRouter {
   }
 }
 
+/** A model's request as sent upstream: with the web search results in the prompt, when it asked for a search. */
+interface Prepared {
+  request: CompletionRequest;
+  /** The prompt estimate of `request` (for planning, the hold, and usage when the provider reports none). */
+  promptTokens: number;
+  /** The results added to the prompt; empty without a web search. */
+  results: SearchResult[];
+}
+
+/** How the moderation step went: the backend's results, or why there are none. */
+type ModerationOutcome = { results: ModerationResult[] } | { error: AppError };
+
 interface Committed {
   endpoint: EndpointInfo;
   target: ModelTarget;
+  prepared: Prepared;
   iterator: AsyncIterator<UpstreamEvent>;
   first: UpstreamEvent;
   controller: AbortController;
@@ -132,8 +171,18 @@ class Run implements CompletionRun {
   private upstreamWaitMs = 0;
   private readonly startedAt: number;
   private readonly deadline: number;
-  private readonly promptTokens: number;
   private readonly images: number;
+  /** Leave reasoning out of the output (it is still counted and billed). */
+  private readonly hideReasoning: boolean;
+  /** The current model's prepared request (set with the plan). */
+  private prepared: Prepared | null = null;
+  /** The request without a web search, prepared once. */
+  private plainRequest: Prepared | null = null;
+  /** Web searches by size and query: one search serves every model of the request that asks for the same. */
+  private readonly searches = new Map<string, Promise<SearchResult[]>>();
+  /** The texts moderation judges, and its outcome once asked (at most once per request). */
+  private moderationTexts: string[] | null = null;
+  private moderation: Promise<ModerationOutcome> | null = null;
   private readonly attempts: AttemptSummary[] = [];
   /** Aborts everything: the client went away, or the request's time is up. */
   private readonly runController = new AbortController();
@@ -154,8 +203,8 @@ class Run implements CompletionRun {
   ) {
     this.startedAt = deps.clock.now();
     this.deadline = this.startedAt + deps.options.requestTimeoutMs;
-    this.promptTokens = countPromptTokens(request.messages, request.params.tools);
     this.images = countImages(request.messages);
+    this.hideReasoning = reasoningRequest(request.params).exclude;
     const onClientAbort = () => this.runController.abort(new Abort("client"));
     if (clientSignal.aborted) onClientAbort();
     else clientSignal.addEventListener("abort", onClientAbort, { once: true });
@@ -189,30 +238,42 @@ class Run implements CompletionRun {
       committed = await this.attemptUntilCommitted();
       const { endpoint, target } = committed;
       yield { type: "start", model: target.answerId, providerName: endpoint.provider.name, providerSlug: endpoint.provider.slug };
+      const { results } = committed.prepared;
       let event: UpstreamEvent | null = committed.first;
-      let first = true;
+      let roleSent = false;
+      let annotated = false;
+      const output = (chunk: { delta: Delta; finishReason: FinishReason | null; nativeFinishReason: string | null }): RunEvent => {
+        // The first chunk the client sees opens with the assistant role.
+        const delta = roleSent ? chunk.delta : { role: "assistant" as const, ...chunk.delta };
+        roleSent = true;
+        return { type: "chunk", chunk: { ...chunk, delta } };
+      };
       while (event) {
         if (event.upstreamId) upstreamId ??= event.upstreamId;
         if (event.usage) usage = event.usage;
         if (event.delta || event.nativeFinishReason) {
-          const delta = first ? { role: "assistant" as const, ...event.delta } : (event.delta ?? {});
-          first = false;
           if (event.delta) answer.add(event.delta);
           if (event.nativeFinishReason) nativeFinish = event.nativeFinishReason;
-          yield {
-            type: "chunk",
-            chunk: {
-              delta,
-              finishReason: event.nativeFinishReason ? normaliseFinishReason(event.nativeFinishReason) : null,
-              nativeFinishReason: event.nativeFinishReason ?? null,
-            },
-          };
+          let delta = event.delta ? this.visible(event.delta) : {};
+          if (event.nativeFinishReason && results.length > 0) {
+            // The sources go with the chunk that finishes the answer, pointing at where the answer cites them.
+            annotated = true;
+            delta = { ...delta, annotations: citationAnnotations(answer.content, results) };
+          }
+          const finishReason = event.nativeFinishReason ? normaliseFinishReason(event.nativeFinishReason) : null;
+          if (finishReason || hasOutput(delta)) {
+            yield output({ delta, finishReason, nativeFinishReason: event.nativeFinishReason ?? null });
+          }
         }
         event = await this.nextEvent(committed);
       }
-      if (first) {
+      if (results.length > 0 && !annotated) {
+        // A complete answer without a finish reason still gets its sources.
+        yield output({ delta: { annotations: citationAnnotations(answer.content, results) }, finishReason: null, nativeFinishReason: null });
+      }
+      if (!roleSent) {
         // A complete answer with nothing in it still opens with the assistant role.
-        yield { type: "chunk", chunk: { delta: { role: "assistant", content: "" }, finishReason: null, nativeFinishReason: null } };
+        yield output({ delta: { content: "" }, finishReason: null, nativeFinishReason: null });
       }
       outcome = "completed";
     } catch (error) {
@@ -252,6 +313,13 @@ class Run implements CompletionRun {
     }
   }
 
+  /** A delta as the client may see it: without reasoning when the request hid it. */
+  private visible(delta: Delta): Delta {
+    if (!this.hideReasoning || delta.reasoning === undefined) return delta;
+    const { reasoning: _hidden, ...rest } = delta;
+    return rest;
+  }
+
   /** Moves to the next model that plans and admits. False when none is left; `lastError` says why. */
   private async advanceTarget(): Promise<boolean> {
     while (this.targetIndex + 1 < this.targets.length) {
@@ -267,16 +335,19 @@ class Run implements CompletionRun {
           this.counted.add(kind);
           await this.deps.limits.admit(this.caller, kind);
         }
+        const prepared = await this.prepare(target);
         const plan = planEndpoints({
           target,
           request: this.request,
           caller: this.caller,
-          promptTokens: this.promptTokens,
+          promptTokens: prepared.promptTokens,
           images: this.images,
           health: this.deps.health,
           random: this.deps.random,
+          canModerate: this.deps.moderation !== null,
         });
-        this.plan = await this.admit(target, plan);
+        this.plan = await this.admit(target, plan, prepared);
+        this.prepared = prepared;
         return true;
       } catch (error) {
         this.lastError = toAppError(error);
@@ -286,11 +357,46 @@ class Run implements CompletionRun {
   }
 
   /**
+   * The model's request as it goes upstream. With a web search (the request's web plugin, else `:online`) and a user
+   * message to search for, the search runs — once per request for the same query and size — and its results are
+   * added to the prompt. Without a search backend such a request is refused (503 `not_configured`).
+   */
+  private async prepare(target: ModelTarget): Promise<Prepared> {
+    const settings = this.request.webSearch ?? (target.online ? DEFAULT_WEB_SEARCH : null);
+    const query = settings ? searchQuery(this.request.messages) : null;
+    const plain = () =>
+      (this.plainRequest ??= {
+        request: this.request,
+        promptTokens: countPromptTokens(this.request.messages, this.request.params.tools),
+        results: [],
+      });
+    if (!settings || query === null) return plain();
+    const backend = this.deps.search;
+    if (!backend) throw new AppError("not_configured", "Web search (the web plugin, :online) is not configured on this server.");
+    const key = `${settings.maxResults}:${query}`;
+    let pending = this.searches.get(key);
+    if (!pending) {
+      pending = this.timeUpstream(backend.search(query, { maxResults: settings.maxResults, signal: this.runController.signal })).then(
+        (results) => trimResults(results, settings.maxResults),
+        (error: unknown) => {
+          throw error instanceof AppError ? error : new AppError("provider_error", "The web search failed.", { cause: error });
+        },
+      );
+      this.searches.set(key, pending);
+    }
+    const results = await pending;
+    if (results.length === 0) return plain();
+    const messages = withSearchResults(this.request.messages, results, settings, new Date(this.deps.clock.now()));
+    return { request: { ...this.request, messages }, promptTokens: countPromptTokens(messages, this.request.params.tools), results };
+  }
+
+  /**
    * Holds the worst-case cost of the dearest planned endpoint. When that does not fit, the plan shrinks to the
    * endpoints whose worst case does; when none fits, 402 with `metadata.limit_source`.
    */
-  private async admit(target: ModelTarget, plan: EndpointInfo[]): Promise<EndpointInfo[]> {
-    const worst = (e: EndpointInfo) => worstCaseCost(e, this.promptTokens, this.request.maxTokens, this.images);
+  private async admit(target: ModelTarget, plan: EndpointInfo[], prepared: Prepared): Promise<EndpointInfo[]> {
+    const searches = prepared.results.length > 0 ? 1 : 0;
+    const worst = (e: EndpointInfo) => worstCaseCost(e, prepared.promptTokens, this.request.maxTokens, this.images, searches);
     const maxOf = (endpoints: EndpointInfo[]) => endpoints.reduce((max, e) => (worst(e) > max ? worst(e) : max), 0n);
     const hold = (amount: Money) =>
       this.deps.credits.hold({
@@ -313,10 +419,16 @@ class Run implements CompletionRun {
       this.holdPlaced = true;
       return plan;
     }
-    throw this.paymentError(target, plan, outcome.reason, outcome.available);
+    throw this.paymentError(target, plan, prepared, outcome.reason, outcome.available);
   }
 
-  private paymentError(target: ModelTarget, plan: EndpointInfo[], reason: "negative_balance" | "credits" | "key_limit", available: Money): AppError {
+  private paymentError(
+    target: ModelTarget,
+    plan: EndpointInfo[],
+    prepared: Prepared,
+    reason: "negative_balance" | "credits" | "key_limit",
+    available: Money,
+  ): AppError {
     const limitSource = reason === "key_limit" ? "key_limit" : "credits";
     if (reason === "negative_balance") {
       return new AppError("payment_required", "Your account has a negative balance. Add credits to make requests, including to free models.", {
@@ -324,8 +436,11 @@ class Run implements CompletionRun {
       });
     }
     const cheapest = plan.reduce((a, b) => (b.pricing.completion < a.pricing.completion ? b : a));
-    const requested = maxOutputTokens(cheapest, this.promptTokens, this.request.maxTokens);
-    const fixed = cheapest.pricing.request + BigInt(this.images) * cheapest.pricing.image + BigInt(this.promptTokens) * cheapest.pricing.prompt;
+    const { promptTokens } = prepared;
+    const requested = maxOutputTokens(cheapest, promptTokens, this.request.maxTokens);
+    const searchFee = prepared.results.length > 0 ? cheapest.pricing.webSearch : 0n;
+    const fixed =
+      cheapest.pricing.request + BigInt(this.images) * cheapest.pricing.image + searchFee + BigInt(promptTokens) * cheapest.pricing.prompt;
     const perToken = cheapest.pricing.completion > 0n ? cheapest.pricing.completion : 1n;
     const affordable = available > fixed ? Number((available - fixed) / perToken) : 0;
     const where = reason === "key_limit" ? "this key's limit" : "your credits";
@@ -343,6 +458,7 @@ class Run implements CompletionRun {
     const tries = new Map<string, { count: number; retryAt: number }>();
     const { health, clock } = this.deps;
     let triedAny = false;
+    let moderationFailed = false;
     for (;;) {
       if (this.runController.signal.aborted) return null;
       if (this.attempts.length >= this.deps.options.maxAttempts) return null;
@@ -357,6 +473,19 @@ class Run implements CompletionRun {
           soonest = Math.min(soonest, readyAt);
           continue;
         }
+        const refusal = await this.moderate(target, endpoint);
+        if (refusal?.flagged) {
+          // Flagged input is a refusal of the request, not of this endpoint: the next model in `models` gets its turn.
+          this.lastError = refusal.flagged;
+          return null;
+        }
+        if (refusal?.failed) {
+          // Without a verdict no moderated endpoint may serve; others still can.
+          this.lastError = refusal.failed;
+          moderationFailed = true;
+          tries.set(endpoint.id, { count: ATTEMPTS_PER_ENDPOINT, retryAt: 0 });
+          continue;
+        }
         if (!health.tryAcquire(endpoint.id)) continue;
         next = endpoint;
         break;
@@ -366,7 +495,7 @@ class Run implements CompletionRun {
           await sleep(soonest - now, this.runController.signal).catch(() => {});
           continue;
         }
-        if (!triedAny) {
+        if (!triedAny && !moderationFailed) {
           // Every endpoint is cooling down or behind an open breaker: say so, and when to come back.
           this.lastError = new AppError("provider_unavailable", `No provider of ${target.answerId} is taking requests right now. Try again shortly.`, {
             metadata: { model: target.answerId },
@@ -398,6 +527,29 @@ class Run implements CompletionRun {
   }
 
   /**
+   * The moderation step before an attempt on `endpoint`: nothing to do (null) unless the endpoint is moderated and the
+   * id does not skip moderation (`:beta`). The backend is asked once per request; its verdict then holds for every
+   * endpoint and model. Returns the 403 for flagged input, or the backend's failure.
+   */
+  private async moderate(target: ModelTarget, endpoint: EndpointInfo): Promise<{ flagged?: AppError; failed?: AppError } | null> {
+    if (!endpoint.moderated || target.skipModeration) return null;
+    const texts = (this.moderationTexts ??= moderationInputs(this.request.messages));
+    if (texts.length === 0) return null;
+    const backend = this.deps.moderation;
+    if (!backend) return { failed: new AppError("not_configured", "Moderation is not configured on this server.") };
+    this.moderation ??= this.timeUpstream(backend.moderate(texts, { signal: this.runController.signal })).then(
+      (results): ModerationOutcome => ({ results }),
+      (error: unknown): ModerationOutcome => ({
+        error: error instanceof AppError ? error : new AppError("provider_error", "The moderation service failed.", { cause: error }),
+      }),
+    );
+    const outcome = await this.moderation;
+    if ("error" in outcome) return { failed: outcome.error };
+    const flagged = flaggedError(texts, outcome.results, { model: target.answerId, providerName: endpoint.provider.name });
+    return flagged ? { flagged } : null;
+  }
+
+  /**
    * One upstream call. Upstream calls always stream, so the first-token and idle timeouts apply to every request.
    * For a streamed request the attempt is committed at its first token; for a non-streamed one, nothing reaches the
    * client before the whole answer, so the attempt reads the answer to its end first and a failure part-way is still
@@ -419,12 +571,13 @@ class Run implements CompletionRun {
         error,
         latencyMs: clock.now() - sentAt,
       });
+    const prepared = this.prepared!;
     try {
       const adapter = this.deps.adapters.get(endpoint.provider.adapter);
       if (!adapter) throw new AppError("provider_error", `No adapter for ${endpoint.provider.adapter}.`);
       const events = await this.timeUpstream(adapter.send({
         endpoint,
-        request: this.request,
+        request: prepared.request,
         params: paramsFor(endpoint, this.request, target),
         stream: true,
         signal: controller.signal,
@@ -447,6 +600,7 @@ class Run implements CompletionRun {
       const committed: Committed = {
         endpoint,
         target,
+        prepared,
         iterator,
         // A stream that completed without a token is an empty answer: commit to it as well.
         first: first ?? pending,
@@ -586,12 +740,12 @@ class Run implements CompletionRun {
     },
   ): Promise<CompletionResult> {
     this.holdPlaced = false;
-    const { endpoint, target } = committed;
+    const { endpoint, target, prepared } = committed;
     const { answer, failure, cancelled } = outcome;
     const now = this.deps.clock.now();
     const usageCounted = outcome.usage === null;
     const usage: TokenUsage = outcome.usage ?? {
-      promptTokens: this.promptTokens,
+      promptTokens: prepared.promptTokens,
       completionTokens: countTextTokens(answer.generatedText),
       reasoningTokens: countTextTokens(answer.reasoning),
       cachedTokens: 0,
@@ -602,9 +756,11 @@ class Run implements CompletionRun {
       : cancelled
         ? null
         : normaliseFinishReason(outcome.nativeFinish);
+    const numSearchResults = prepared.results.length;
     const cost = generationCost(endpoint.pricing, {
       usage,
       images: this.images,
+      webSearches: numSearchResults > 0 ? 1 : 0,
       finishReason,
       discounted: this.caller.logPrompts,
     });
@@ -642,6 +798,7 @@ class Run implements CompletionRun {
       latencyMs,
       generationTimeMs,
       attempts: this.attempts,
+      numSearchResults,
       promptText: this.caller.logPrompts ? messagesText(this.request.messages) : null,
       completionText: this.caller.logPrompts ? answer.content : null,
       createdAt: new Date(this.startedAt),
@@ -656,8 +813,10 @@ class Run implements CompletionRun {
       endpointId: endpoint.id,
       upstreamId: outcome.upstreamId,
       content: answer.content,
-      reasoning: answer.reasoning,
+      reasoning: this.hideReasoning ? "" : answer.reasoning,
       toolCalls: answer.toolCalls,
+      annotations: numSearchResults > 0 ? citationAnnotations(answer.content, prepared.results) : [],
+      numSearchResults,
       finishReason: finishReason ?? "stop",
       nativeFinishReason: outcome.nativeFinish,
       usage,
@@ -692,21 +851,48 @@ class Run implements CompletionRun {
 /**
  * The request's parameters for one endpoint: routable parameters the endpoint does not declare are dropped (OpenRouter
  * drops unsupported parameters silently unless `require_parameters` is set, in which case planning already kept only
- * endpoints supporting all of them). Parameters Switchyard does not know pass through untouched.
+ * endpoints supporting all of them). Parameters Switchyard does not know pass through untouched. Reasoning is
+ * translated for endpoints that know another spelling: legacy `include_reasoning` and `reasoning_effort` as `reasoning`
+ * for endpoints that take only `reasoning`, and any reasoning parameter as OpenAI's `reasoning_effort` for endpoints
+ * that take only that.
  */
 function paramsFor(endpoint: EndpointInfo, request: CompletionRequest, target: ModelTarget): Record<string, unknown> {
-  // `:thinking` on a model without dedicated thinking endpoints switches reasoning on (unless the request set it).
-  const requested =
-    target.forceReasoning && request.params.reasoning === undefined ? { ...request.params, reasoning: { effort: "medium" } } : request.params;
-  if (endpoint.supportedParameters.size === 0) return requested;
+  let requested = request.params;
+  const absent = (name: string) => requested[name] === undefined || requested[name] === null;
+  if (target.forceReasoning && absent("reasoning")) {
+    // `:thinking` on a model without dedicated thinking endpoints switches reasoning on (unless the request set it).
+    const effort = isEffort(requested.reasoning_effort) ? requested.reasoning_effort : "medium";
+    requested = { ...requested, reasoning: { effort } };
+  }
+  const supported = endpoint.supportedParameters;
+  if (supported.size === 0) return requested;
   const params: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(requested)) {
-    if (ROUTABLE_PARAMETERS.has(name) && !endpoint.supportedParameters.has(name)) {
-      if (!(name === "max_tokens" && endpoint.supportedParameters.has("max_completion_tokens"))) continue;
+    if (ROUTABLE_PARAMETERS.has(name) && !supported.has(name)) {
+      if (!(name === "max_tokens" && supported.has("max_completion_tokens"))) continue;
     }
     params[name] = value;
   }
+  if (supported.has("reasoning") && absent("reasoning")) {
+    const legacy = typeof requested.include_reasoning === "boolean" && !supported.has("include_reasoning");
+    const effort = isEffort(requested.reasoning_effort) && !supported.has("reasoning_effort");
+    if (legacy || effort) {
+      params.reasoning = {
+        ...(requested.include_reasoning === false ? { exclude: true } : {}),
+        ...(effort ? { effort: requested.reasoning_effort } : {}),
+      };
+    }
+  }
+  if (supported.has("reasoning_effort") && !supported.has("reasoning") && absent("reasoning_effort")) {
+    const effort = reasoningEffortFor(reasoningRequest(requested), request.maxTokens ?? endpoint.maxCompletionTokens);
+    if (effort !== null) params.reasoning_effort = effort;
+  }
   return params;
+}
+
+/** Whether a delta carries anything for the client beyond the role. */
+function hasOutput(delta: Delta): boolean {
+  return delta.content !== undefined || delta.reasoning !== undefined || delta.tool_calls !== undefined || delta.annotations !== undefined;
 }
 
 const ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

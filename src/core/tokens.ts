@@ -50,7 +50,7 @@ export function countImages(messages: readonly ChatMessage[]): number {
 }
 
 function contentTokens(content: string | ContentPart[] | null): number {
-  if (content === null) return 0;
+  if (content === null || content === undefined) return 0;
   if (typeof content === "string") return countTextTokens(content);
   let total = 0;
   for (const part of content) {

@@ -156,6 +156,17 @@ export interface ProviderPreferences {
 
 export type ApiType = "chat" | "completions";
 
+/**
+ * The web plugin (`plugins: [{id: "web"}]`, or the `:online` variant): search the web with the last user message and
+ * add the results to the prompt.
+ */
+export interface WebSearchSettings {
+  /** How many results to add (1 … 10; default 5). */
+  maxResults: number;
+  /** The instruction that precedes the results in the added system message; null for the default one. */
+  searchPrompt: string | null;
+}
+
 /** The canonical completion request both front doors build. */
 export interface CompletionRequest {
   apiType: ApiType;
@@ -166,6 +177,8 @@ export interface CompletionRequest {
   /** `max_tokens` / `max_completion_tokens`. */
   maxTokens: number | null;
   provider: ProviderPreferences;
+  /** The web plugin as the request configured it; null when it did not (`:online` may still switch it on per model). */
+  webSearch: WebSearchSettings | null;
   /**
    * Everything else the client sent that goes to the provider (sampling parameters, tools, response_format, and
    * unknown provider-specific fields), as sent.
@@ -204,11 +217,32 @@ export interface ToolCallDelta {
   function?: { name?: string; arguments?: string };
 }
 
+/** A web source of the answer, in OpenRouter's shape (`message.annotations[]`). */
+export interface UrlCitation {
+  url: string;
+  title: string;
+  /** The text of the search result the model was given. */
+  content: string;
+  /**
+   * Where the answer cites the source (a markdown link to its URL, the bare URL, or its `[n]` marker), as UTF-16
+   * offsets into the answer's content, end exclusive; both 0 when the answer does not cite it.
+   */
+  start_index: number;
+  end_index: number;
+}
+
+export interface Annotation {
+  type: "url_citation";
+  url_citation: UrlCitation;
+}
+
 export interface Delta {
   role?: "assistant";
   content?: string;
   reasoning?: string;
   tool_calls?: ToolCallDelta[];
+  /** The web sources of the answer: sent once, with the chunk that finishes the answer. */
+  annotations?: Annotation[];
 }
 
 /** Token counts as the provider reported them (or as Switchyard counted them). */
@@ -259,8 +293,13 @@ export interface CompletionResult {
   endpointId: string;
   upstreamId: string | null;
   content: string;
+  /** The reasoning text; empty when the request hid it (`reasoning.exclude`, `include_reasoning: false`). */
   reasoning: string;
   toolCalls: ToolCall[];
+  /** Web sources (the web plugin / `:online`); empty without a web search. */
+  annotations: Annotation[];
+  /** Results the web search added to the prompt (0 without one). */
+  numSearchResults: number;
   finishReason: FinishReason;
   nativeFinishReason: string | null;
   usage: TokenUsage;

@@ -1,5 +1,6 @@
 import { AppError } from "../errors.js";
 import type { UpstreamCall } from "../core/ports.js";
+import { reasoningRequest, thinkingBudget } from "../core/reasoning.js";
 import { countTextTokens } from "../core/tokens.js";
 import type { ChatMessage, ContentPart, Delta, ProviderInfo, TokenUsage, ToolCallDelta, UpstreamEvent } from "../core/types.js";
 import { SseParser, type SseEvent } from "../streaming/sse-parser.js";
@@ -16,11 +17,6 @@ export const ANTHROPIC_VERSION = "2023-06-01";
 
 /** Anthropic requires `max_tokens`; without one from the client or the catalog, this many. */
 const DEFAULT_MAX_TOKENS = 4096;
-/** Anthropic's smallest thinking budget, and OpenRouter's ceiling on a budget derived from an effort. */
-const MIN_THINKING_BUDGET = 1024;
-const MAX_EFFORT_BUDGET = 128_000;
-/** Share of `max_tokens` given to thinking per `reasoning.effort` (OpenRouter's ratios). */
-const EFFORT_RATIOS = new Map<string, number>(Object.entries({ max: 0.95, xhigh: 0.95, high: 0.8, medium: 0.5, low: 0.2, minimal: 0.1 }));
 /** With thinking on, Anthropic accepts `top_p` only from here to 1. */
 const MIN_TOP_P_WITH_THINKING = 0.95;
 
@@ -69,7 +65,8 @@ export function messagesRequestBody(call: UpstreamCall): Record<string, unknown>
   const toolChoice = tools ? toolChoiceOf(params.tool_choice, params.parallel_tool_calls) : undefined;
   const requested = firstCount(params.max_completion_tokens, params.max_tokens, call.request.maxTokens);
   let maxTokens = requested ?? endpoint.maxCompletionTokens ?? DEFAULT_MAX_TOKENS;
-  let budget = thinkingBudget(params, maxTokens);
+  // The budget follows OpenRouter's mapping (src/core/reasoning.ts): `reasoning.max_tokens` as given, an effort as its share of max_tokens.
+  let budget = thinkingBudget(reasoningRequest(params), maxTokens);
   // Anthropic refuses thinking together with a forced tool call, and in a tool loop whose last assistant turn has no
   // thinking block (the signed thinking of earlier answers is not kept in the OpenAI format): the request then goes
   // without thinking rather than being refused.
@@ -105,31 +102,7 @@ export function messagesRequestBody(call: UpstreamCall): Record<string, unknown>
 
 /** Whether the client asked to think without seeing the thinking (`reasoning.exclude`, legacy `include_reasoning: false`). */
 export function reasoningHidden(params: Record<string, unknown>): boolean {
-  return reasoningOf(params)?.exclude === true || params.include_reasoning === false;
-}
-
-/**
- * The thinking budget the request's reasoning parameters ask for, or null for no thinking: `reasoning.max_tokens`
- * directly; an effort (`reasoning.effort`, or `reasoning_effort`) as its share of `max_tokens`, between 1024 and
- * 128000; `reasoning.enabled`, a bare `reasoning: {}` or legacy `include_reasoning: true` as effort medium.
- */
-function thinkingBudget(params: Record<string, unknown>, maxTokens: number): number | null {
-  const reasoning = reasoningOf(params);
-  const effort = [reasoning?.effort, params.reasoning_effort].find((value): value is string => typeof value === "string");
-  if (reasoning?.enabled === false || effort === "none") return null;
-  const direct = firstCount(reasoning?.max_tokens);
-  if (direct !== undefined) return Math.max(direct, MIN_THINKING_BUDGET);
-  let ratio = effort === undefined ? undefined : EFFORT_RATIOS.get(effort);
-  // `{exclude: true}` alone is legacy `include_reasoning: false`: it hides reasoning, it does not ask for it.
-  const asked = reasoning !== undefined ? reasoning.enabled === true || reasoning.exclude !== true : params.include_reasoning === true;
-  if (ratio === undefined && (effort !== undefined || asked)) ratio = EFFORT_RATIOS.get("medium");
-  if (ratio === undefined) return null;
-  return Math.max(Math.min(Math.floor(maxTokens * ratio), MAX_EFFORT_BUDGET), MIN_THINKING_BUDGET);
-}
-
-function reasoningOf(params: Record<string, unknown>): Record<string, unknown> | undefined {
-  const reasoning = params.reasoning;
-  return typeof reasoning === "object" && reasoning !== null && !Array.isArray(reasoning) ? (reasoning as Record<string, unknown>) : undefined;
+  return reasoningRequest(params).exclude;
 }
 
 /** Appends blocks as a turn, merged into the previous turn when the role repeats (Anthropic needs alternating roles). */

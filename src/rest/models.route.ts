@@ -144,7 +144,7 @@ function modelJson(entry: ListedModel): Record<string, unknown> {
     id: entry.id,
     canonical_slug: entry.id,
     hugging_face_id: model.huggingFaceId ?? "",
-    name: entry.variant === "standard" ? model.name : `${model.name} (${entry.variant})`,
+    name: entry.suffix === null ? model.name : `${model.name} (${entry.suffix})`,
     created: unix(model.createdAt),
     description: model.description,
     context_length: entry.contextLength,
@@ -153,7 +153,7 @@ function modelJson(entry: ListedModel): Record<string, unknown> {
     top_provider: {
       context_length: top.contextLength,
       max_completion_tokens: top.maxCompletionTokens,
-      is_moderated: top.moderated,
+      is_moderated: top.moderated && !entry.skipModeration,
     },
     per_request_limits: null,
     supported_parameters: entry.supportedParameters,

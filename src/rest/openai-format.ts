@@ -43,6 +43,7 @@ export function completionJson(apiType: ApiType, result: CompletionResult): Reco
       reasoning: result.reasoning || null,
     };
     if (result.toolCalls.length > 0) message.tool_calls = result.toolCalls;
+    if (result.annotations.length > 0) message.annotations = result.annotations;
     choice.message = message;
   } else {
     choice.text = result.content;

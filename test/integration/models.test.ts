@@ -26,8 +26,17 @@ describe("GET /api/v1/models", () => {
         "switchyard/sim-large",
         "switchyard/sim-large:extended",
         "switchyard/sim-large:thinking",
+        // sim-large's standard endpoint is moderated: :beta selects it without the moderation step.
+        "switchyard/sim-large:beta",
       ]),
     );
+    const large = data.find((m) => m.id === "switchyard/sim-large")!;
+    expect(large.top_provider.is_moderated).toBe(true);
+    expect(data.find((m) => m.id === "switchyard/sim-large:beta")).toMatchObject({
+      name: "Switchyard: Sim Large (beta)",
+      top_provider: { is_moderated: false },
+      architecture: { input_modalities: ["text", "image"] },
+    });
     // OpenAI and Anthropic have no credentials in this test: their models are not offered.
     expect(ids.some((id) => id.startsWith("openai/") || id.startsWith("anthropic/"))).toBe(false);
   });

@@ -71,6 +71,7 @@ export function completionRequest(options: { stream: boolean; params?: Record<st
       sort: null,
       maxPrice: null,
     },
+    webSearch: null,
     params,
   };
 }

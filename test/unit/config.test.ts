@@ -51,6 +51,8 @@ describe("loadConfig", () => {
         expiryIntervalMs: 3_600_000,
       },
       sessions: { idleTimeoutMs: 2_592_000_000, maxAgeMs: 7_776_000_000, maxFailures: 5, maxFailuresPerIp: 100, lockoutMs: 900_000 },
+      search: { url: undefined, timeoutMs: 10_000 },
+      moderation: { url: undefined, apiKey: undefined, model: "omni-moderation-latest", timeoutMs: 10_000, flaggedTerms: [] },
       graphql: { introspection: true, maxDepth: 12, maxComplexity: 5000 },
       dev: { bootstrap: true, credits: 10_000_000_000_000n },
       logLevel: "info",
@@ -83,6 +85,12 @@ describe("loadConfig", () => {
         SWITCHYARD_MAX_ATTEMPTS: "20",
         SWITCHYARD_KEEPALIVE_MS: "10",
         SWITCHYARD_DEV_CREDITS: "2.5",
+        SWITCHYARD_SEARCH_URL: "https://searx.internal",
+        SWITCHYARD_SEARCH_TIMEOUT_MS: "2500",
+        SWITCHYARD_MODERATION_URL: "https://api.openai.com/v1",
+        SWITCHYARD_MODERATION_KEY: "sk-moderation",
+        SWITCHYARD_MODERATION_MODEL: "text-moderation-latest",
+        SWITCHYARD_MODERATION_TIMEOUT_MS: "3000",
         LOG_LEVEL: "debug",
       },
       CWD,
@@ -96,8 +104,24 @@ describe("loadConfig", () => {
       sessionSecret: SESSION_SECRET,
       routing: { connectTimeoutMs: 1, firstTokenTimeoutMs: 2, idleTimeoutMs: 3, requestTimeoutMs: 4, maxAttempts: 20, keepAliveMs: 10 },
       dev: { bootstrap: false, credits: 2_500_000_000_000n },
+      search: { url: "https://searx.internal", timeoutMs: 2500 },
+      moderation: { url: "https://api.openai.com/v1", apiKey: "sk-moderation", model: "text-moderation-latest", timeoutMs: 3000, flaggedTerms: [] },
       logLevel: "debug",
     });
+  });
+
+  it("reads the simulated moderation terms, with optional categories, and refuses them in production", () => {
+    expect(loadConfig({ SWITCHYARD_MODERATION_FLAGGED_TERMS: " forbidden , bomb=violence,," }, CWD).moderation.flaggedTerms).toEqual([
+      { term: "forbidden", category: "flagged_term" },
+      { term: "bomb", category: "violence" },
+    ]);
+    expect(problemsOf({ NODE_ENV: "production", SESSION_SECRET, SWITCHYARD_MODERATION_FLAGGED_TERMS: "forbidden" })).toEqual([
+      "SWITCHYARD_MODERATION_FLAGGED_TERMS: the simulated moderation backend is not used when NODE_ENV=production; set SWITCHYARD_MODERATION_URL",
+    ]);
+    expect(problemsOf({ SWITCHYARD_MODERATION_KEY: "sk-x", SWITCHYARD_SEARCH_URL: "ftp://x" })).toEqual([
+      'SWITCHYARD_SEARCH_URL: expected a URL starting with http:// or https://, got "ftp://x"',
+      "SWITCHYARD_MODERATION_KEY: set SWITCHYARD_MODERATION_URL as well (the key is for that API)",
+    ]);
   });
 
   it("resolves a relative data directory under the working directory", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
 import { dataPolicyViolations, matchesSlug, planEndpoints, type HealthView, type PlanContext } from "../../src/core/plan.js";
-import { resolveModel, type ModelTarget } from "../../src/core/resolve.js";
+import { listedVariants, resolveModel, type ModelTarget } from "../../src/core/resolve.js";
 import type {
   AccountPrivacy,
   Caller,
@@ -108,6 +108,7 @@ function target(endpoints: EndpointInfo[], overrides: Partial<ModelTarget> = {})
     sort: null,
     skipModeration: false,
     forceReasoning: false,
+    online: false,
     ...overrides,
   };
 }
@@ -132,6 +133,7 @@ function request(provider: Partial<ProviderPreferences> = {}, overrides: Partial
       maxPrice: null,
       ...provider,
     },
+    webSearch: null,
     params: {},
     ...overrides,
   };
@@ -188,6 +190,7 @@ interface PlanOptions {
   health?: HealthView;
   random?: () => number;
   target?: Partial<ModelTarget>;
+  canModerate?: boolean;
 }
 
 function plan(endpoints: EndpointInfo[], options: PlanOptions = {}): EndpointInfo[] {
@@ -199,6 +202,7 @@ function plan(endpoints: EndpointInfo[], options: PlanOptions = {}): EndpointInf
     images: options.images ?? 0,
     health: options.health ?? new FakeHealth(),
     random: options.random ?? seededRandom(1),
+    canModerate: options.canModerate,
   };
   return planEndpoints(ctx);
 }
@@ -528,6 +532,44 @@ describe("planEndpoints: hard filters", () => {
         "No endpoints found for acme/model that support all the parameters of this request (temperature, top_k, max_tokens).",
       );
       expect(error.metadata).toMatchObject({ failed_routing_step: "require_parameters" });
+    });
+
+    it("counts reasoning_effort as reasoning (and the reverse), and reasoning as legacy include_reasoning", () => {
+      const reasoners = [endpoint("effort", { params: ["reasoning_effort"] }), endpoint("reasoning", { params: ["reasoning"] }), endpoint("none")];
+      const required = (params: Record<string, unknown>) => kept(reasoners, { request: request({ requireParameters: true }, { params }) });
+      expect(required({ reasoning: { effort: "high" } })).toEqual(["effort", "reasoning"]);
+      expect(required({ reasoning_effort: "high" })).toEqual(["effort", "reasoning"]);
+      expect(required({ include_reasoning: true })).toEqual(["reasoning"]);
+    });
+  });
+
+  describe(":thinking on standard endpoints", () => {
+    it("keeps the endpoints that can be asked to reason", () => {
+      const endpoints = [endpoint("effort", { params: ["reasoning_effort"] }), endpoint("reasoning", { params: ["reasoning"] }), endpoint("none")];
+      expect(kept(endpoints, { target: { forceReasoning: true } })).toEqual(["effort", "reasoning"]);
+      const error = appError(() => plan([endpoint("none")], { target: { forceReasoning: true, answerId: `${MODEL_ID}:thinking` } }));
+      expect(error.message).toBe("No endpoints found for acme/model:thinking that support reasoning.");
+      expect(error.metadata).toMatchObject({ failed_routing_step: "reasoning" });
+    });
+  });
+
+  describe("moderation", () => {
+    const endpoints = [endpoint("checked", { moderated: true }), endpoint("open")];
+
+    it("keeps moderated endpoints when a moderation backend is configured", () => {
+      expect(kept(endpoints)).toEqual(["checked", "open"]);
+      expect(kept(endpoints, { canModerate: true })).toEqual(["checked", "open"]);
+    });
+
+    it("leaves moderated endpoints out without a backend, unless the id skips moderation (:beta)", () => {
+      expect(kept(endpoints, { canModerate: false })).toEqual(["open"]);
+      expect(kept(endpoints, { canModerate: false, target: { skipModeration: true } })).toEqual(["checked", "open"]);
+      const error = appError(() => plan([endpoint("checked", { moderated: true })], { canModerate: false }));
+      expect(error.message).toBe(
+        "No endpoints found for acme/model: its endpoints require moderation and this server has no moderation backend configured. " +
+          "acme/model:beta selects them without the moderation step.",
+      );
+      expect(error.metadata).toMatchObject({ failed_routing_step: "moderation" });
     });
   });
 
@@ -863,6 +905,7 @@ describe("resolveModel", () => {
       sort: null,
       skipModeration: false,
       forceReasoning: false,
+      online: false,
     });
   });
 
@@ -892,6 +935,7 @@ describe("resolveModel", () => {
       sort: null,
       skipModeration: false,
       forceReasoning: true,
+      online: false,
     });
   });
 
@@ -925,6 +969,7 @@ describe("resolveModel", () => {
       sort: "price",
       skipModeration: true,
       forceReasoning: false,
+      online: false,
     });
   });
 
@@ -944,10 +989,20 @@ describe("resolveModel", () => {
     expect(error.message).toBe("acme/model:free:extended combines the variants :free and :extended; use one.");
   });
 
-  it("refuses :online, which this server does not offer", () => {
-    const error = appError(() => resolveModel(`${MODEL_ID}:online`, snapshot));
-    expect(error.code).toBe("invalid_request");
-    expect(error.message).toBe("The :online variant (web search) is not available on this server yet.");
+  it("resolves :online to a web search that stacks with other suffixes and leaves the answer id alone", () => {
+    expect(resolveModel(`${MODEL_ID}:online`, snapshot)).toMatchObject({ variant: "standard", answerId: MODEL_ID, online: true });
+    expect(resolveModel(`${MODEL_ID}:free:online:nitro`, snapshot)).toMatchObject({
+      variant: "free",
+      answerId: `${MODEL_ID}:free`,
+      sort: "throughput",
+      online: true,
+    });
+    expect(resolveModel(MODEL_ID, snapshot).online).toBe(false);
+  });
+
+  it("resolves :thinking on standard endpoints that take only reasoning_effort", () => {
+    const effort = model([endpoint("a", { params: ["reasoning_effort"] })], "acme/effort");
+    expect(resolveModel("acme/effort:thinking", snapshotOf([effort]))).toMatchObject({ variant: "standard", forceReasoning: true });
   });
 
   it("refuses an unknown model", () => {
@@ -957,5 +1012,29 @@ describe("resolveModel", () => {
       expect(error.message).toBe(`${id} is not a valid model ID.`);
       expect(error.metadata).toEqual({ model: id });
     }
+  });
+});
+
+describe("listedVariants", () => {
+  const ids = (m: ModelInfo) => listedVariants(m).map((v) => [v.id, v.variant, v.endpoints.map((e) => e.tag), v.skipModeration]);
+
+  it("lists the base id and each static variant with endpoints of its own", () => {
+    const full = model([endpoint("a"), endpoint("b", { variant: "free" }), endpoint("c", { variant: "extended" }), endpoint("d", { variant: "thinking" })]);
+    expect(ids(full)).toEqual([
+      [MODEL_ID, "standard", ["a"], false],
+      [`${MODEL_ID}:free`, "free", ["b"], false],
+      [`${MODEL_ID}:extended`, "extended", ["c"], false],
+      [`${MODEL_ID}:thinking`, "thinking", ["d"], false],
+    ]);
+  });
+
+  it("lists :thinking for standard endpoints that can reason, and :beta when a standard endpoint is moderated", () => {
+    const m = model([endpoint("a", { params: ["reasoning"], moderated: true }), endpoint("b", { params: ["reasoning_effort"] }), endpoint("c")]);
+    expect(ids(m)).toEqual([
+      [MODEL_ID, "standard", ["a", "b", "c"], false],
+      [`${MODEL_ID}:thinking`, "standard", ["a", "b"], false],
+      [`${MODEL_ID}:beta`, "standard", ["a", "b", "c"], true],
+    ]);
+    expect(ids(model([endpoint("a")]))).toEqual([[MODEL_ID, "standard", ["a"], false]]);
   });
 });

@@ -122,6 +122,14 @@ describe("generationCost", () => {
     expect(cost).toBe(9_100_000_000n);
   });
 
+  it("adds the web search price once for a search, and nothing without one", () => {
+    const searching = pricing({ webSearch: 10_000_000_000n });
+    expect(generationCost(searching, inputs({ webSearches: 1 }))).toBe(12_000_000_000n);
+    expect(generationCost(searching, inputs())).toBe(2_000_000_000n);
+    // Zero completion insurance covers the search too: a failed answer costs nothing.
+    expect(generationCost(searching, inputs({ webSearches: 1, finishReason: "error" }))).toBe(0n);
+  });
+
   it("charges cache-write tokens as prompt tokens on an endpoint without a cache-write price", () => {
     const cost = generationCost(PRICING, inputs({ usage: usage({ promptTokens: 1000, cacheWriteTokens: 400, completionTokens: 0 }) }));
     expect(cost).toBe(1_000_000_000n);
@@ -237,6 +245,11 @@ describe("worstCaseCost", () => {
   it("adds the per-request and per-image fees", () => {
     const e = endpoint({ pricing: pricing({ request: 5_000n, image: 300n }) });
     expect(worstCaseCost(e, 1000, 100, 4)).toBe(1_200_000_000n + 5_000n + 1_200n);
+  });
+
+  it("adds the web search price when the request searches", () => {
+    const e = endpoint({ pricing: pricing({ webSearch: 7_000n }) });
+    expect(worstCaseCost(e, 1000, 100, 0, 1) - worstCaseCost(e, 1000, 100, 0)).toBe(7_000n);
   });
 
   it("is never less than the cost of any answer the endpoint can give", () => {

@@ -1,3 +1,4 @@
+import { reasoningRequest } from "../../core/reasoning.js";
 import { countPromptTokens } from "../../core/tokens.js";
 import { sleep, untilAborted } from "../../core/sleep.js";
 import type { ChatMessage } from "../../core/types.js";
@@ -11,8 +12,9 @@ import type { SimulatedFault, Simulation } from "./scenario.js";
  *
  * Answers are derived from the prompt, so they are reproducible: the reply is the catalog's fixed `reply`, or a
  * sentence echoing the last user message. With tools offered (and `tool_choice` not `none`) and no tool result yet,
- * it calls the first (or the chosen) tool with arguments filled from the tool's JSON schema. Its own "tokens" are
- * words: usage reports one completion token per word.
+ * it calls the first (or the chosen) tool with arguments filled from the tool's JSON schema. With the simulation's
+ * `reasoning` it reasons first (at most `reasoning.max_tokens` words; not at all with `reasoning.enabled: false` or
+ * effort `none`). Its own "tokens" are words: usage reports one completion token per word.
  */
 
 /** Thrown where a real server would drop the connection; carries the errno a socket would. */
@@ -150,8 +152,10 @@ function planAnswer(body: Record<string, unknown>, simulation: Simulation): Plan
     (last?.role === "tool"
       ? `The tool returned: ${textOf(last.content)}`
       : `This is a simulated answer from ${String(body.model)}. You said: ${lastUserText(messages) || "nothing"}`);
-  const reasoningWanted = !(body.reasoning as { exclude?: boolean } | undefined)?.exclude && body.include_reasoning !== false;
-  const reasoning = simulation.reasoning && reasoningWanted ? words(simulation.reasoning) : [];
+  // A reasoning model reasons unless told not to; hiding the reasoning (`exclude`) is the gateway's business, not the model's.
+  const reasoningParams = reasoningRequest(body);
+  const reasoningBudget = reasoningParams.maxTokens ?? Number.POSITIVE_INFINITY;
+  const reasoning = simulation.reasoning && !reasoningParams.disabled ? words(simulation.reasoning).slice(0, reasoningBudget) : [];
   const budget = Math.max(0, maxTokens - reasoning.length);
   const content = words(reply);
   const truncated = content.length > budget;
