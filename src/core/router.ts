@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomFillSync, randomUUID } from "node:crypto";
 import { formatUsd, type Money } from "../billing/money.js";
 import { AppError, toAppError } from "../errors.js";
 import { AnswerAccumulator } from "../streaming/accumulator.js";
@@ -158,6 +158,10 @@ interface Committed {
   controller: AbortController;
   sentAt: number;
   firstTokenAt: number;
+  /** Passes a run abort (client gone, deadline) on to this attempt. */
+  stopOnRunAbort: () => void;
+  /** The idle timeout, re-armed on every event. */
+  watchdog: NodeJS.Timeout;
   /** A non-streamed answer, read in full before committing (null when streamed). */
   buffer: UpstreamEvent[] | null;
   /** Why reading that answer stopped early (the client left), raised after the buffer. */
@@ -296,7 +300,10 @@ class Run implements CompletionRun {
       } else {
         // `outcome` is still null when the consumer stopped iterating (the client went away) at a yield.
         outcome ??= "cancelled";
-        committed.controller.abort(new Abort("client"));
+        clearTimeout(committed.watchdog);
+        this.runController.signal.removeEventListener("abort", committed.stopOnRunAbort);
+        // A complete answer needs no abort (aborting a finished request still costs undici an error object).
+        if (outcome !== "completed") committed.controller.abort(new Abort("client"));
         result = await this.settle(committed, { answer, usage, nativeFinish, upstreamId, failure, cancelled: outcome === "cancelled" });
       }
     }
@@ -561,6 +568,8 @@ class Run implements CompletionRun {
     const stopOnRunAbort = () => controller.abort(this.runController.signal.reason);
     this.runController.signal.addEventListener("abort", stopOnRunAbort, { once: true });
     const sentAt = clock.now();
+    // One watchdog per attempt: the first-token timeout until the first token, then the idle timeout, re-armed on
+    // every event (refreshing a timer is far cheaper than making one per event).
     const firstTokenTimer = setTimeout(() => controller.abort(new Abort("first_token")), options.firstTokenTimeoutMs);
     const summary = (status: number | null, error: string | null) =>
       this.attempts.push({
@@ -572,21 +581,23 @@ class Run implements CompletionRun {
         latencyMs: clock.now() - sentAt,
       });
     const prepared = this.prepared!;
+    let waitStarted = performance.now();
     try {
       const adapter = this.deps.adapters.get(endpoint.provider.adapter);
       if (!adapter) throw new AppError("provider_error", `No adapter for ${endpoint.provider.adapter}.`);
-      const events = await this.timeUpstream(adapter.send({
+      waitStarted = performance.now();
+      const events = await adapter.send({
         endpoint,
         request: prepared.request,
         params: paramsFor(endpoint, this.request, target),
         stream: true,
         signal: controller.signal,
-      }));
+      });
       const iterator = events[Symbol.asyncIterator]();
       let first: UpstreamEvent | null = null;
       let pending: UpstreamEvent = {};
       for (;;) {
-        const step = await this.timeUpstream(iterator.next());
+        const step = await iterator.next();
         if (step.done) break;
         const event = step.value;
         // Events before the first token (role-only chunks, ids) are folded into it.
@@ -596,6 +607,7 @@ class Run implements CompletionRun {
           break;
         }
       }
+      this.upstreamWaitMs += performance.now() - waitStarted;
       clearTimeout(firstTokenTimer);
       const committed: Committed = {
         endpoint,
@@ -605,6 +617,8 @@ class Run implements CompletionRun {
         // A stream that completed without a token is an empty answer: commit to it as well.
         first: first ?? pending,
         controller,
+        stopOnRunAbort,
+        watchdog: setTimeout(() => controller.abort(new Abort("idle")), options.idleTimeoutMs),
         sentAt,
         firstTokenAt: clock.now(),
         buffer: null,
@@ -625,6 +639,7 @@ class Run implements CompletionRun {
       summary(200, null);
       return committed;
     } catch (caught) {
+      this.upstreamWaitMs += performance.now() - waitStarted;
       clearTimeout(firstTokenTimer);
       this.runController.signal.removeEventListener("abort", stopOnRunAbort);
       const reason = controller.signal.reason;
@@ -671,13 +686,11 @@ class Run implements CompletionRun {
 
   /** The next upstream event within the idle timeout; null at the end of a complete answer. */
   private async nextUpstream(committed: Committed): Promise<UpstreamEvent | null> {
-    const timer = setTimeout(() => committed.controller.abort(new Abort("idle")), this.deps.options.idleTimeoutMs);
-    try {
-      const step = await this.timeUpstream(committed.iterator.next());
-      return step.done ? null : step.value;
-    } finally {
-      clearTimeout(timer);
-    }
+    committed.watchdog.refresh();
+    const started = performance.now();
+    const step = await committed.iterator.next();
+    this.upstreamWaitMs += performance.now() - started;
+    return step.done ? null : step.value;
   }
 
   /** What a failure after the first token was: the request's deadline, the idle timeout, or the provider's error. */
@@ -899,8 +912,19 @@ const ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 /** `gen-<unix seconds>-<20 random base62 characters>`, like OpenRouter's generation ids. */
 export function generationId(): string {
-  const bytes = randomBytes(20);
   let suffix = "";
-  for (const byte of bytes) suffix += ID_ALPHABET[byte % 62];
+  for (let i = 0; i < 20; i++) suffix += ID_ALPHABET[randomByte() % 62];
   return `gen-${Math.floor(Date.now() / 1000)}-${suffix}`;
+}
+
+/** Random bytes drawn from a pool refilled 4 KiB at a time: one system call per ~200 ids instead of one per id. */
+const randomPool = Buffer.alloc(4096);
+let randomOffset = randomPool.length;
+
+function randomByte(): number {
+  if (randomOffset === randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  return randomPool[randomOffset++];
 }

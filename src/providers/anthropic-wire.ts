@@ -3,6 +3,7 @@ import type { UpstreamCall } from "../core/ports.js";
 import { reasoningRequest, thinkingBudget } from "../core/reasoning.js";
 import { countTextTokens } from "../core/tokens.js";
 import type { ChatMessage, ContentPart, Delta, ProviderInfo, TokenUsage, ToolCallDelta, UpstreamEvent } from "../core/types.js";
+import { drainInBackground } from "../streaming/body.js";
 import { SseParser, type SseEvent } from "../streaming/sse-parser.js";
 import type { WireResponse } from "./openai-wire.js";
 import { classifyAnthropicError, classifyAnthropicStreamError, readRefusal } from "./upstream-errors.js";
@@ -355,12 +356,16 @@ async function* readMessageStream(
 ): AsyncIterable<UpstreamEvent> {
   const parser = new SseParser();
   const stream = new MessageStream(provider, hideReasoning);
+  const reader = body[Symbol.asyncIterator]();
   try {
-    for await (const bytes of body) {
-      for (const sse of parser.push(bytes)) {
+    for (let step = await reader.next(); !step.done; step = await reader.next()) {
+      for (const sse of parser.push(step.value)) {
         const event = stream.translate(sse);
         if (event) yield event;
-        if (stream.stopped) return;
+        if (stream.stopped) {
+          drainInBackground(reader);
+          return;
+        }
       }
     }
   } catch (error) {

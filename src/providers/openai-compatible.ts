@@ -24,7 +24,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   constructor(options: OpenAICompatibleOptions) {
     this.agent = new Agent({
       connect: { timeout: options.connectTimeoutMs },
-      connections: options.connectionsPerOrigin ?? 256,
+      connections: options.connectionsPerOrigin ?? 1024,
       keepAliveTimeout: 30_000,
       headersTimeout: 0,
       bodyTimeout: 0,

@@ -1,6 +1,7 @@
 import { AppError } from "../errors.js";
 import type { UpstreamCall } from "../core/ports.js";
 import type { Delta, ProviderInfo, TokenUsage, ToolCallDelta, UpstreamEvent } from "../core/types.js";
+import { drainInBackground } from "../streaming/body.js";
 import { SseParser } from "../streaming/sse-parser.js";
 import { classifyInBandError, classifyUpstreamError } from "./upstream-errors.js";
 
@@ -89,10 +90,14 @@ async function* readEventStream(body: AsyncIterable<Uint8Array | string>, provid
       yield event;
     }
   };
+  const reader = body[Symbol.asyncIterator]();
   try {
-    for await (const bytes of body) {
-      yield* handle(parser.push(bytes));
-      if (done) return;
+    for (let step = await reader.next(); !step.done; step = await reader.next()) {
+      yield* handle(parser.push(step.value));
+      if (done) {
+        drainInBackground(reader);
+        return;
+      }
     }
   } catch (error) {
     if (error instanceof AppError) throw error;

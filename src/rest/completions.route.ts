@@ -127,9 +127,17 @@ async function streamRun(
   }
 }
 
-/** Writes and, when the socket's buffer is full, waits for it to drain (or for the client to leave). */
+/**
+ * Writes and, when the socket's buffer is full, waits for it to drain (or for the client to leave). Chunks written in
+ * the same turn of the event loop leave in one system call (cork until the next tick): each chunk still goes out as
+ * soon as it arrived, without the cost of a write per chunk.
+ */
 function write(res: ServerResponse, text: string, clientGone: AbortSignal): Promise<void> | void {
   if (res.destroyed || clientGone.aborted) return;
+  if (res.writableCorked === 0) {
+    res.cork();
+    process.nextTick(() => res.uncork());
+  }
   if (res.write(text)) return;
   return new Promise((resolve) => {
     const done = () => {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -746,7 +746,9 @@ async function profileRun(settings: Settings, env: NodeJS.ProcessEnv, cores: str
   process.stdout.write(`\n${report}`);
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(path.join(RESULTS, "profile.md"), report);
-  log("written to test/bench/results/profile.md");
+  // The raw profile too, for Chrome DevTools (Performance → Load profile…) or other tools; not committed.
+  copyFileSync(file, path.join(RESULTS, "gateway.cpuprofile"));
+  log("written to test/bench/results/profile.md (raw profile: results/gateway.cpuprofile)");
   return 0;
 }
 
