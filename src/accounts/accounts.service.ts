@@ -4,6 +4,7 @@ import { postLedgerEntry } from "../billing/ledger.js";
 import type { Money } from "../billing/money.js";
 import { AppError } from "../errors.js";
 import type { EventBus } from "../events/event-bus.js";
+import { ormWork } from "../persistence/orm-work.js";
 import type { Sql } from "../persistence/sql.js";
 import { Account } from "./account.entity.js";
 import { ApiKey, type ApiKeyKind, type LimitReset } from "./api-key.entity.js";
@@ -36,16 +37,18 @@ export class AccountsService {
   async createAccount(input: { email: string; name?: string; passwordHash?: string | null }): Promise<{ account: Account; user: User }> {
     const email = input.email.trim().toLowerCase();
     if (!EMAIL.test(email)) throw new AppError("invalid_request", `"${input.email}" is not an email address.`);
-    const em = this.orm.em.fork();
-    if (await em.count(User, { email })) throw new AppError("conflict", `An account with the email ${email} already exists.`);
-    const account = em.create(Account, { name: input.name?.trim() || email });
-    const user = em.create(User, { account, email, passwordHash: input.passwordHash ?? null });
-    try {
-      await em.flush();
-    } catch (error) {
-      if ((error as { code?: string }).code === "23505") throw new AppError("conflict", `An account with the email ${email} already exists.`);
-      throw error;
-    }
+    const { account, user } = await ormWork(this.orm, async (em) => {
+      if (await em.count(User, { email })) throw new AppError("conflict", `An account with the email ${email} already exists.`);
+      const account = em.create(Account, { name: input.name?.trim() || email });
+      const user = em.create(User, { account, email, passwordHash: input.passwordHash ?? null });
+      try {
+        await em.flush();
+      } catch (error) {
+        if ((error as { code?: string }).code === "23505") throw new AppError("conflict", `An account with the email ${email} already exists.`);
+        throw error;
+      }
+      return { account, user };
+    });
     if (this.signupCredits > 0n) {
       account.balance = await this.grantCredits(account.id, this.signupCredits, "Free allowance for new accounts", `signup:${account.id}`);
     }
@@ -54,41 +57,42 @@ export class AccountsService {
 
   /** Finds an active account by its id or the email of one of its users. */
   async findAccount(ref: string): Promise<Account> {
-    const em = this.orm.em.fork();
-    let account: Account | null = null;
-    if (UUID.test(ref)) account = await em.findOne(Account, { id: ref, deletedAt: null });
-    else {
+    const account = await ormWork(this.orm, async (em) => {
+      if (UUID.test(ref)) return em.findOne(Account, { id: ref, deletedAt: null });
       const user = await em.findOne(User, { email: ref.trim().toLowerCase() }, { populate: ["account"] });
-      account = user && user.account.deletedAt === null ? user.account : null;
-    }
+      return user && user.account.deletedAt === null ? user.account : null;
+    });
     if (!account) throw new AppError("not_found", `No account matches "${ref}" (give its id or email).`);
     return account;
   }
 
   async createKey(accountId: string, options: NewKeyOptions): Promise<{ key: ApiKey; plaintext: string }> {
-    const em = this.orm.em.fork();
     const generated = generateApiKey();
-    const key = em.create(ApiKey, {
-      hash: generated.hash,
-      account: em.getReference(Account, accountId),
-      name: options.name,
-      label: generated.label,
-      kind: options.kind,
-      limit: options.limit ?? null,
-      limitReset: options.limitReset ?? null,
-      expiresAt: options.expiresAt ?? null,
-      creatorUserId: options.creatorUserId ?? null,
+    const key = await ormWork(this.orm, async (em) => {
+      const created = em.create(ApiKey, {
+        hash: generated.hash,
+        account: em.getReference(Account, accountId),
+        name: options.name,
+        label: generated.label,
+        kind: options.kind,
+        limit: options.limit ?? null,
+        limitReset: options.limitReset ?? null,
+        expiresAt: options.expiresAt ?? null,
+        creatorUserId: options.creatorUserId ?? null,
+      });
+      await em.flush();
+      return created;
     });
-    await em.flush();
     return { key, plaintext: generated.plaintext };
   }
 
   async listKeys(accountId: string, options: { includeDisabled?: boolean } = {}): Promise<ApiKey[]> {
-    const em = this.orm.em.fork();
-    return em.find(
-      ApiKey,
-      { account: accountId, ...(options.includeDisabled === false ? { disabled: false } : {}) },
-      { orderBy: { createdAt: "asc", hash: "asc" } },
+    return ormWork(this.orm, (em) =>
+      em.find(
+        ApiKey,
+        { account: accountId, ...(options.includeDisabled === false ? { disabled: false } : {}) },
+        { orderBy: { createdAt: "asc", hash: "asc" } },
+      ),
     );
   }
 

@@ -1,4 +1,5 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
+import { ormWork } from "../persistence/orm-work.js";
 import type { CatalogPort } from "../core/ports.js";
 import type { CatalogSnapshot } from "../core/types.js";
 import type { EventBus } from "../events/event-bus.js";
@@ -30,14 +31,14 @@ export class CatalogStore implements CatalogPort {
   }
 
   async refresh(): Promise<void> {
-    this.current = await loadCatalogSnapshot(this.orm.em.fork(), this.options);
+    this.current = await ormWork(this.orm, (em) => loadCatalogSnapshot(em, this.options));
   }
 
   /** Writes catalog files into the database (in order), reloads, and tells the other nodes. */
   async sync(...files: CatalogFile[]): Promise<SyncSummary> {
     const total: SyncSummary = { providers: 0, models: 0, endpoints: 0 };
     for (const file of files) {
-      const summary = await syncCatalog(this.orm.em.fork(), file);
+      const summary = await ormWork(this.orm, (em) => syncCatalog(em, file));
       total.providers += summary.providers;
       total.models += summary.models;
       total.endpoints += summary.endpoints;

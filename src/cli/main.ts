@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from "../config.js";
 import { AppError } from "../errors.js";
 import { MemoryEventBus } from "../events/event-bus.js";
 import { openDatabase, type Database } from "../persistence/database.js";
+import { ormWork } from "../persistence/orm-work.js";
 import { VERSION } from "../version.js";
 import { processIO, report, type CliIO } from "./output.js";
 import { serve } from "./serve.js";
@@ -164,7 +165,7 @@ const COMMANDS: Record<string, Command> = {
     }
     const total = { providers: 0, models: 0, endpoints: 0 };
     for (const catalog of catalogs) {
-      const summary = await syncCatalog(db.orm.em.fork(), catalog);
+      const summary = await ormWork(db.orm, (em) => syncCatalog(em, catalog));
       total.providers += summary.providers;
       total.models += summary.models;
       total.endpoints += summary.endpoints;

@@ -2,6 +2,7 @@ import { MikroORM } from "@mikro-orm/postgresql";
 import type { Config } from "../config.js";
 import { openEmbeddedPostgres, type EmbeddedPostgres } from "./embedded-postgres.js";
 import { ormOptions } from "./orm-config.js";
+import { ormScope } from "./orm-work.js";
 import { Sql } from "./sql.js";
 
 /** The open database: the ORM for domain reads and writes, `sql` for hand-written statements on the hot path. */
@@ -32,7 +33,7 @@ export async function openDatabase(config: Config["database"], options: OpenData
   let sql: Sql | undefined;
   try {
     orm = await MikroORM.init(ormOptions(url, config.poolSize));
-    if (options.migrate) await orm.getMigrator().up();
+    if (options.migrate) await ormScope(() => orm!.getMigrator().up());
     sql = new Sql(url, config.poolSize);
   } catch (error) {
     await orm?.close(true).catch(() => {});
