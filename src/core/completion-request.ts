@@ -205,10 +205,11 @@ export function parseCompletionRequest(body: unknown, apiType: ApiType): Complet
   };
 }
 
-/** The web plugin's settings, or null without an enabled web plugin. */
-function webSearchSettings(list: z.infer<typeof plugins>): WebSearchSettings | null {
+/** The web plugin's settings; "off" when it is disabled; null without a web plugin. */
+function webSearchSettings(list: z.infer<typeof plugins>): WebSearchSettings | "off" | null {
   const web = list?.find((plugin): plugin is z.infer<typeof webPlugin> => plugin.id === "web");
-  if (!web || web.enabled === false) return null;
+  if (!web) return null;
+  if (web.enabled === false) return "off";
   return { maxResults: web.max_results ?? DEFAULT_SEARCH_RESULTS, searchPrompt: web.search_prompt ?? null };
 }
 

@@ -369,7 +369,8 @@ class Run implements CompletionRun {
    * added to the prompt. Without a search backend such a request is refused (503 `not_configured`).
    */
   private async prepare(target: ModelTarget): Promise<Prepared> {
-    const settings = this.request.webSearch ?? (target.online ? DEFAULT_WEB_SEARCH : null);
+    const requested = this.request.webSearch;
+    const settings = requested === "off" ? null : (requested ?? (target.online ? DEFAULT_WEB_SEARCH : null));
     const query = settings ? searchQuery(this.request.messages) : null;
     const plain = () =>
       (this.plainRequest ??= {

@@ -177,8 +177,11 @@ export interface CompletionRequest {
   /** `max_tokens` / `max_completion_tokens`. */
   maxTokens: number | null;
   provider: ProviderPreferences;
-  /** The web plugin as the request configured it; null when it did not (`:online` may still switch it on per model). */
-  webSearch: WebSearchSettings | null;
+  /**
+   * The web plugin as the request configured it; `"off"` when the request disabled it (`enabled: false`, which also
+   * turns `:online` off); null when it did not mention it (`:online` may still switch it on per model).
+   */
+  webSearch: WebSearchSettings | "off" | null;
   /**
    * Everything else the client sent that goes to the provider (sampling parameters, tools, response_format, and
    * unknown provider-specific fields), as sent.

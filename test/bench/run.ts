@@ -51,6 +51,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --quick            short phases, one repetition (a smoke run of about a minute; writes results/quick.md)
   --reps N           repetitions of each figure (default 3)
   --only a,b         run only these phases: ${PHASES.join(", ")}
+  --node-options "F" Node/V8 flags for the gateways, e.g. "--max-old-space-size=128" (the heap limit, see README.md)
   --wrk              measure throughput with wrk (when on PATH) instead of autocannon
   --profile          instead of the table: profile the gateway (node --cpu-prof) under the throughput phase
                      and print the functions with the most self time (also written to results/profile.md)
@@ -64,6 +65,8 @@ interface Settings {
   reps: number;
   phases: Set<Phase>;
   profile: boolean;
+  /** Extra flags for the gateways' node (V8 heap tuning). */
+  nodeOptions: string[];
   /** What measures throughput: autocannon, or wrk with --wrk when it is installed. */
   loader: "autocannon" | "wrk";
   warmupS: number;
@@ -86,6 +89,7 @@ function settingsFrom(argv: string[]): Settings | null {
       only: { type: "string" },
       profile: { type: "boolean" },
       wrk: { type: "boolean" },
+      "node-options": { type: "string" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -104,6 +108,7 @@ function settingsFrom(argv: string[]): Settings | null {
     reps,
     phases,
     profile: values.profile ?? false,
+    nodeOptions: (values["node-options"] ?? "").split(/\s+/).filter(Boolean),
     loader: values.wrk && wrkAvailable() ? "wrk" : "autocannon",
     warmupS: quick ? 1 : 3,
     rate: 500,
@@ -403,7 +408,7 @@ async function main(): Promise<number> {
   const [benchAccount, creditAccounts, gateway] = await Promise.all([
     fundAccount(env, benchNew, "100000"),
     Promise.all(Array.from({ length: creditRounds }, () => createAccount(env, "credit").then((a) => fundAccount(env, a, creditCredits)))),
-    settings.profile ? null : (log("starting the gateway…"), startGateway("the gateway", env, gatewayCores)),
+    settings.profile ? null : (log("starting the gateway…"), startGateway("the gateway", env, gatewayCores, settings.nodeOptions)),
   ]);
   if (settings.profile || !gateway) return profileRun(settings, env, gatewayCores, mockOrigin, benchAccount.key);
 
@@ -569,7 +574,7 @@ async function scalePhase(
   warn: (message: string) => void,
 ): Promise<NonNullable<Results["scale"]>> {
   log("starting a second gateway process…");
-  const second = await startGateway("the second gateway", env, pinning.pinned ? "1" : undefined);
+  const second = await startGateway("the second gateway", env, pinning.pinned ? "1" : undefined, settings.nodeOptions);
   gateways.push(second);
   let note: string;
   if (pinning.pinned) {
@@ -713,7 +718,7 @@ async function creditFinal(db: BenchDatabase, accountId: string, check: CreditCh
 async function profileRun(settings: Settings, env: NodeJS.ProcessEnv, cores: string | undefined, mockOrigin: string, key: string): Promise<number> {
   const dir = path.join(tempDir, "profile");
   log("starting the gateway under --cpu-prof…");
-  const gateway = await startGateway("the gateway", env, cores, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+  const gateway = await startGateway("the gateway", env, cores, [...settings.nodeOptions, "--cpu-prof", `--cpu-prof-dir=${dir}`]);
   const t = targets(gateway.origin, mockOrigin, key);
   await checkGateway(t);
   const windows: Array<{ mode: Mode; fromUs: number; toUs: number; rps: number }> = [];
@@ -778,7 +783,7 @@ async function runInfo(settings: Settings, db: BenchDatabase): Promise<RunInfo> 
       `first chunk: ${settings.firstChunkRequests} sequential requests on one connection against the paced upstream`,
       `streams: ${settings.streams} at once, one connection each; 60 s deadline`,
       `upstream shapes (mock, precomputed bodies, keep-alive): ${shapes}`,
-      "gateway: NODE_ENV=production, LOG_LEVEL=warn; billing on: the models are priced, so every request is admitted against the account's credits, settled to the ledger and recorded as a generation; request-rate limits raised out of reach",
+      `gateway: NODE_ENV=production, LOG_LEVEL=warn${settings.nodeOptions.length ? `, node ${settings.nodeOptions.join(" ")}` : ""}; billing on: the models are priced, so every request is admitted against the account's credits, settled to the ledger and recorded as a generation; request-rate limits raised out of reach`,
       `gateway resident memory sampled every 100 ms; "after" is ${settings.cooldownS} s after the last load`,
       `credit check: ${settings.reps} rounds, each a fresh account with credits for ${settings.creditAffordable} requests (${CREDIT_REQUEST_COST_USD} USD each, worst case = cost); ${settings.creditAffordable * 3} sent at once over ${settings.connections} connections spread over both gateways`,
     ],

@@ -104,6 +104,11 @@ describe("web search end to end (simulated search)", () => {
     const off = await completeJson({ model: "feat/cited", plugins: [{ id: "web", enabled: false }, { id: "file-parser" }], messages: MESSAGES });
     expect(off.status).toBe(200);
     expect(off.body.choices[0].message.annotations).toBeUndefined();
+    // A disabled web plugin turns :online off too: no search, no search fee.
+    const disabled = await completeJson({ model: "feat/cited:online", plugins: [{ id: "web", enabled: false }], messages: MESSAGES });
+    expect(disabled.status).toBe(200);
+    expect(disabled.body.choices[0].message.annotations).toBeUndefined();
+    expect((await generation(disabled.body.id)).num_search_results).toBe(0);
   });
 
   it("searches nothing and charges nothing for the search without user text to search for", async () => {
