@@ -61,6 +61,9 @@ export async function mountGraphQL(
     // simple request cannot (a JSON content type, or one of these). The dashboard sends its X-CSRF-Token anyway.
     csrfPrevention: { requestHeaders: ["x-apollo-operation-name", "apollo-require-preflight", CSRF_HEADER] },
     plugins: [fastifyApolloDrainPlugin(app), complexityPlugin<GraphQLContext>(schema, options.maxComplexity)],
+    // The app stops Apollo in its own graceful shutdown. Apollo's handlers would stop it on SIGINT/SIGTERM and then
+    // re-raise the signal, killing the process before the settlements were committed and the leases returned.
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
   await app.register(fastifyApollo(apollo), {

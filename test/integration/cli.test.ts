@@ -200,8 +200,11 @@ describe("switchyard serve on the embedded database", () => {
     const me = await fetch(`${first.url}/api/v1/key`, { headers: { authorization: `Bearer ${key}` } });
     expect(me.status).toBe(200);
 
+    // SIGTERM is a graceful shutdown: every settlement committed (the settlement log removed), exit code 0.
     server.kill("SIGTERM");
-    await once(server, "exit");
+    const [exitCode, signal] = await once(server, "exit");
+    expect({ exitCode, signal }).toEqual({ exitCode: 0, signal: null });
+    expect(await fs.readdir(path.join(dir, ".switchyard", "settlements"))).toEqual([]);
     const second = await start();
     server = second.child;
     expect(second.key).toBe(first.key);
