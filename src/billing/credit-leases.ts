@@ -46,6 +46,12 @@ interface Lease {
   renewedAt: number;
   /** The extension in progress: extensions of one lease run one at a time. */
   extending: Promise<unknown>;
+  /**
+   * The database granted less than asked at the last extension: the account is running out, and what this lease
+   * keeps in reserve may be what another node needs. A scarce lease gives back its free part whenever a request of
+   * it ends, so credits never sit stranded here while another node refuses requests it could serve.
+   */
+  scarce: boolean;
 }
 
 export class LeasedCredits implements CreditsPort {
@@ -108,7 +114,8 @@ export class LeasedCredits implements CreditsPort {
   }
 
   async release(holdId: string): Promise<void> {
-    this.takeHold(holdId);
+    const lease = this.takeHold(holdId);
+    if (lease?.scarce) this.shrink(lease);
   }
 
   async settle({ holdId, description, generation }: { holdId: string; description: string; generation: GenerationRecord }): Promise<void> {
@@ -164,18 +171,7 @@ export class LeasedCredits implements CreditsPort {
     for (const lease of [...this.leases.values()]) {
       if (of.keyHash !== undefined && lease.keyHash !== of.keyHash) continue;
       if (of.accountId !== undefined && lease.accountId !== of.accountId) continue;
-      const inUse = lease.held + lease.pending;
-      if (lease.granted <= inUse) continue;
-      lease.extending = lease.extending
-        .then(() =>
-          this.exclusive(async () => {
-            const target = lease.held + lease.pending;
-            if (lease.granted <= target) return;
-            await this.sql.query("select sy_lease($1, $2, $3, $4, $4, $5)", [lease.id, lease.accountId, lease.keyHash, target.toString(), this.settings.ttlMs]);
-            lease.granted = target;
-          }),
-        )
-        .catch(this.onError);
+      this.shrink(lease);
     }
   }
 
@@ -218,6 +214,7 @@ export class LeasedCredits implements CreditsPort {
         lastUsed: now,
         renewedAt: now,
         extending: Promise.resolve(),
+        scarce: false,
       };
       this.leases.set(id, lease);
       this.byId.set(lease.id, lease);
@@ -247,7 +244,10 @@ export class LeasedCredits implements CreditsPort {
           "select outcome, amount, available from sy_lease($1, $2, $3, $4, $5, $6)",
           [lease.id, lease.accountId, lease.keyHash, min.toString(), (min + extra).toString(), this.settings.ttlMs],
         );
-        if (result.outcome === "ok") lease.granted = result.amount;
+        if (result.outcome === "ok") {
+          lease.granted = result.amount;
+          lease.scarce = result.amount < min + extra;
+        }
         return result;
       });
       if (row.outcome !== "ok") {
@@ -268,6 +268,7 @@ export class LeasedCredits implements CreditsPort {
         const cost = BigInt(item.cost);
         lease.pending -= cost;
         lease.granted -= cost < lease.granted ? cost : lease.granted;
+        if (lease.scarce) this.shrink(lease);
       }
       const balance = balances.get(record.accountId);
       if (balance !== undefined) this.onSettled(record, balance);
@@ -291,6 +292,23 @@ export class LeasedCredits implements CreditsPort {
         this.settings.ttlMs,
       ]);
     }
+  }
+
+  /** Gives back the lease's free part (what no request here holds or has spent), after the writes queued before. */
+  private shrink(lease: Lease): void {
+    if (lease.granted <= lease.held + lease.pending) return;
+    lease.extending = lease.extending
+      .then(() =>
+        this.exclusive(async () => {
+          const target = lease.held + lease.pending;
+          if (lease.granted <= target) return;
+          // Smaller here first: a request arriving during the write must not take what is being given back. Should
+          // the write fail, the database keeps the larger amount, which only this node could spend.
+          lease.granted = target;
+          await this.sql.query("select sy_lease($1, $2, $3, $4, $4, $5)", [lease.id, lease.accountId, lease.keyHash, target.toString(), this.settings.ttlMs]);
+        }),
+      )
+      .catch(this.onError);
   }
 
   private async returnLease(lease: Lease): Promise<void> {

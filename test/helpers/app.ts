@@ -38,13 +38,16 @@ export interface StartOptions {
   /** Extra environment for the configuration. */
   env?: Record<string, string>;
   overrides?: AppOverrides;
+  /** Another node: run against this (already migrated) database, which `close` then leaves in place. */
+  database?: TestDatabase;
 }
 
 let accounts = 0;
 
 /** Starts a real Switchyard on a free port, against a database of the test file's own. */
 export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+  const shared = options.database;
+  const db = shared ?? (await createTestDatabase());
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "switchyard-test-"));
   const config = loadConfig({
     NODE_ENV: "test",
@@ -68,7 +71,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
       catalogs: options.catalog ? [parseCatalog(options.catalog, "test catalog")] : options.overrides?.catalogs,
     });
   } catch (error) {
-    await db.drop();
+    if (!shared) await db.drop();
     throw error;
   }
   const url = await app.listen();
@@ -97,7 +100,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     },
     async close() {
       await app.close();
-      await db.drop();
+      if (!shared) await db.drop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
