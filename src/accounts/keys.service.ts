@@ -108,11 +108,8 @@ const SELECT = `select hash, name, label, disabled, "limit", limit_reset, usage,
   to_char(usage_month, 'YYYY-MM-DD') as usage_month, created_at, updated_at, expires_at, creator_user_id
   from api_key`;
 
-interface KeyRow {
-  hash: string;
-  name: string;
-  label: string;
-  disabled: boolean;
+/** A key's limit and usage counters as stored (`api_key` columns as `pg` returns them). */
+export interface KeyCounterColumns {
   limit: bigint | null;
   limit_reset: LimitReset | null;
   usage: bigint;
@@ -122,6 +119,13 @@ interface KeyRow {
   usage_day: string | null;
   usage_week: string | null;
   usage_month: string | null;
+}
+
+interface KeyRow extends KeyCounterColumns {
+  hash: string;
+  name: string;
+  label: string;
+  disabled: boolean;
   created_at: Date;
   updated_at: Date | null;
   expires_at: Date | null;
@@ -129,17 +133,7 @@ interface KeyRow {
 }
 
 /** The stored counters of a key row, for `currentKeyUsage`. */
-export function keyCounters(row: {
-  limit: bigint | null;
-  limit_reset: LimitReset | null;
-  usage: bigint;
-  usage_daily: bigint;
-  usage_weekly: bigint;
-  usage_monthly: bigint;
-  usage_day: string | null;
-  usage_week: string | null;
-  usage_month: string | null;
-}): KeyCounters {
+export function keyCounters(row: KeyCounterColumns): KeyCounters {
   return {
     limit: row.limit,
     limitReset: row.limit_reset,

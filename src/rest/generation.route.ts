@@ -4,7 +4,7 @@ import { usdToNumber } from "../billing/money.js";
 import type { CatalogPort } from "../core/ports.js";
 import { AppError } from "../errors.js";
 import type { Sql } from "../persistence/sql.js";
-import type { AttemptRecord } from "../usage/generation.entity.js";
+import type { GenerationMetadataRow } from "../usage/generation.entity.js";
 import { INFERENCE, requireKey } from "./auth.js";
 
 export interface GenerationRouteDeps {
@@ -76,27 +76,7 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: GenerationR
   });
 }
 
-interface GenerationRow {
-  id: string;
+interface GenerationRow extends GenerationMetadataRow {
   upstream_id: string | null;
-  created_at: Date;
-  model: string;
-  provider: string;
-  api_type: string;
-  streamed: boolean;
-  cancelled: boolean;
-  finish_reason: string | null;
-  native_finish_reason: string | null;
-  tokens_prompt: number;
-  tokens_completion: number;
-  tokens_reasoning: number;
-  tokens_cached: number;
-  tokens_cache_write: number;
-  usage_counted: boolean;
-  cost: bigint;
-  latency_ms: number | null;
-  generation_time_ms: number | null;
-  attempts: AttemptRecord[];
   num_search_results: number;
-  key_hash: string | null;
 }

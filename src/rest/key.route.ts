@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { KeyAuthenticator } from "../accounts/key-auth.js";
 import { currentKeyUsage } from "../accounts/key-usage.js";
-import { keyCounters } from "../accounts/keys.service.js";
+import { keyCounters, type KeyCounterColumns } from "../accounts/keys.service.js";
 import { usdToNumber } from "../billing/money.js";
 import type { RateLimits } from "../limits/rate-limits.js";
 import type { Sql } from "../persistence/sql.js";
@@ -60,19 +60,10 @@ export function registerKeyRoutes(app: FastifyInstance, deps: KeyRouteDeps): voi
   app.get("/api/v1/auth/key", handler);
 }
 
-interface KeyRow {
+interface KeyRow extends KeyCounterColumns {
   name: string;
   label: string;
   kind: string;
-  limit: bigint | null;
-  limit_reset: "daily" | "weekly" | "monthly" | null;
-  usage: bigint;
-  usage_daily: bigint;
-  usage_weekly: bigint;
-  usage_monthly: bigint;
-  usage_day: string | null;
-  usage_week: string | null;
-  usage_month: string | null;
   expires_at: Date | null;
   creator_user_id: string | null;
   purchased: boolean;

@@ -12,6 +12,33 @@ export interface AttemptRecord {
 }
 
 /**
+ * The `generation` columns the read APIs (REST `/generation`, GraphQL) select, as `pg` returns them (snake_case,
+ * int8 as bigint). The prompt and completion text are never among them.
+ */
+export interface GenerationMetadataRow {
+  id: string;
+  key_hash: string | null;
+  model: string;
+  provider: string;
+  api_type: string;
+  streamed: boolean;
+  cancelled: boolean;
+  finish_reason: string | null;
+  native_finish_reason: string | null;
+  tokens_prompt: number;
+  tokens_completion: number;
+  tokens_reasoning: number;
+  tokens_cached: number;
+  tokens_cache_write: number;
+  usage_counted: boolean;
+  cost: bigint;
+  latency_ms: number | null;
+  generation_time_ms: number | null;
+  attempts: AttemptRecord[];
+  created_at: Date;
+}
+
+/**
  * The usage record of one request: metadata only (times, model, provider, tokens, cost, key, latency). The prompt and
  * completion text are stored only when the account opted in to prompt logging.
  */

@@ -1,33 +1,13 @@
 import type { Queryable } from "../../persistence/sql.js";
-import type { AttemptRecord } from "../../usage/generation.entity.js";
+import type { GenerationMetadataRow } from "../../usage/generation.entity.js";
 
 /*
  * Reads of the `generation` table for the GraphQL API: metadata only (the prompt and completion text, stored for
  * accounts that opted in, are never selected here). Every read is scoped to one account.
  */
 
-export interface GenerationRow {
-  id: string;
+export interface GenerationRow extends GenerationMetadataRow {
   account_id: string;
-  key_hash: string | null;
-  model: string;
-  provider: string;
-  api_type: string;
-  streamed: boolean;
-  cancelled: boolean;
-  finish_reason: string | null;
-  native_finish_reason: string | null;
-  tokens_prompt: number;
-  tokens_completion: number;
-  tokens_reasoning: number;
-  tokens_cached: number;
-  tokens_cache_write: number;
-  usage_counted: boolean;
-  cost: bigint;
-  latency_ms: number | null;
-  generation_time_ms: number | null;
-  attempts: AttemptRecord[];
-  created_at: Date;
   /** `created_at` in UTC with microseconds: the exact position of the row, for cursors. */
   position: string;
 }
