@@ -1,14 +1,8 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import fs from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { print, type FormattedExecutionResult } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildApp, type App } from "../../src/app.js";
-import { parseCatalog } from "../../src/catalog/catalog-file.js";
-import { loadConfig } from "../../src/config.js";
 import {
   BalanceChangedDocument,
   CompletionStreamDocument,
@@ -318,26 +312,11 @@ describe("shutdown with sockets open", () => {
 
 // Two gateway processes' worth of connections on one database: real PostgreSQL only (PGlite is one backend).
 describe.skipIf(!process.env.REDIS_URL || !REAL_DATABASE_URL)("account events across two nodes sharing Redis", () => {
-  let second: App;
-  let secondUrl: string;
-  let dataDir: string;
+  let second: TestApp;
 
   beforeAll(async () => {
     t = await startTestApp({ catalog: TEST_CATALOG, env: { REDIS_URL: process.env.REDIS_URL! } });
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "switchyard-node2-"));
-    const config = loadConfig({
-      NODE_ENV: "test",
-      HOST: "127.0.0.1",
-      PORT: "0",
-      DATABASE_URL: t.db.url,
-      DATABASE_POOL_SIZE: "4",
-      REDIS_URL: process.env.REDIS_URL!,
-      SWITCHYARD_DATA_DIR: dataDir,
-      LOG_LEVEL: "silent",
-      SWITCHYARD_SIGNUP_CREDITS: "0",
-    });
-    second = await buildApp(config, { catalogs: [parseCatalog(TEST_CATALOG, "test catalog")] });
-    secondUrl = await second.listen();
+    second = await startTestApp({ catalog: TEST_CATALOG, database: t.db, env: { REDIS_URL: process.env.REDIS_URL!, DATABASE_POOL_SIZE: "4" } });
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.dispose()));
@@ -345,12 +324,11 @@ describe.skipIf(!process.env.REDIS_URL || !REAL_DATABASE_URL)("account events ac
   afterAll(async () => {
     await second?.close();
     await t?.close();
-    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
   });
 
   it("delivers a generation made on one node to a subscription on the other", async () => {
     const owner = await t.account({ credits: "1" });
-    const generations = await subscribed(keyClient(owner.key, secondUrl), GenerationCreatedDocument);
+    const generations = await subscribed(keyClient(owner.key, second.url), GenerationCreatedDocument);
     const response = await t.fetch("/api/v1/chat/completions", { key: owner.key, body: chatBody("test/chat") });
     const created = (await next(generations)).data!.generationCreated;
     expect(created.id).toBe(response.headers.get("x-generation-id"));
