@@ -15,6 +15,8 @@ export class CatalogStore implements CatalogPort {
   private current: CatalogSnapshot = { models: new Map(), providers: new Map(), endpoints: new Map() };
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
+  /** True while `sync` publishes: both buses deliver to this node's own subscriber at once, and it is up to date. */
+  private publishing = false;
 
   constructor(
     private readonly orm: MikroORM,
@@ -22,7 +24,7 @@ export class CatalogStore implements CatalogPort {
     private readonly bus: EventBus,
   ) {
     this.unsubscribe = bus.subscribe("catalog.changed", () => {
-      this.refresh().catch(() => {});
+      if (!this.publishing) this.refresh().catch(() => {});
     });
   }
 
@@ -44,7 +46,12 @@ export class CatalogStore implements CatalogPort {
       total.endpoints += summary.endpoints;
     }
     await this.refresh();
-    this.bus.publish("catalog.changed", {});
+    this.publishing = true;
+    try {
+      this.bus.publish("catalog.changed", {});
+    } finally {
+      this.publishing = false;
+    }
     return total;
   }
 
