@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { parseUsd, type Money } from "../billing/money.js";
+import { parseUsd, usdFromNumber, type Money } from "../billing/money.js";
 import { AppError } from "../errors.js";
 import { validationError } from "../validation.js";
+import { perTokenPrice } from "./pricing.js";
 import { REASONING_EFFORTS } from "./reasoning.js";
 import { SORTS, type ApiType, type ChatMessage, type CompletionRequest, type ProviderPreferences, type WebSearchSettings } from "./types.js";
 import { DEFAULT_SEARCH_RESULTS, MAX_SEARCH_RESULTS } from "./web-search.js";
@@ -53,7 +54,7 @@ const tool = z.looseObject({
   }),
 });
 
-const usdPerMillion = z.union([z.number().nonnegative(), z.string()]);
+/** A USD amount (per request, per image, or per million tokens) as a JSON number or a decimal string. */
 const usd = z.union([z.number().nonnegative(), z.string()]);
 
 const providerSchema = z
@@ -68,7 +69,7 @@ const providerSchema = z
     quantizations: z.array(z.string()).optional(),
     sort: z.union([z.enum(SORTS), z.looseObject({ by: z.enum(SORTS), partition: z.enum(["model", "none"]).optional() })]).optional(),
     max_price: z
-      .looseObject({ prompt: usdPerMillion.optional(), completion: usdPerMillion.optional(), request: usd.optional(), image: usd.optional() })
+      .looseObject({ prompt: usd.optional(), completion: usd.optional(), request: usd.optional(), image: usd.optional() })
       .optional(),
   })
   .optional();
@@ -236,16 +237,20 @@ function providerPreferences(input: z.infer<typeof providerSchema>, route: "fall
   };
 }
 
-/** USD per million tokens → picodollars per token (rounded down: a ceiling must not admit more than it says). */
+/** USD per million tokens → picodollars per token. */
 function perToken(value: number | string | undefined, field: string): Money | undefined {
   const perMillion = money(value, field);
-  return perMillion === undefined ? undefined : perMillion / 1_000_000n;
+  return perMillion === undefined ? undefined : perTokenPrice(perMillion);
 }
 
+/**
+ * A JSON number is read through its shortest decimal form (`1e-7` is 0.0000001 USD), a string as the decimal it spells;
+ * anything malformed, too precise or negative is a 400 naming the field.
+ */
 function money(value: number | string | undefined, field: string): Money | undefined {
   if (value === undefined) return undefined;
   try {
-    const amount = parseUsd(String(value));
+    const amount = typeof value === "number" ? usdFromNumber(value) : parseUsd(value);
     if (amount < 0n) throw new RangeError("must not be negative");
     return amount;
   } catch (error) {

@@ -68,6 +68,14 @@ export function maxOutputTokens(endpoint: EndpointInfo, promptTokens: number, ma
   return Math.min(limit, room);
 }
 
+/**
+ * A price in picodollars per million tokens (as clients write ceilings and filters) → picodollars per token, rounded
+ * toward zero: a ceiling must not admit more than it says.
+ */
+export function perTokenPrice(perMillion: Money): Money {
+  return perMillion / 1_000_000n;
+}
+
 /** Prompt + completion per-token price: the figure `sort: "price"` and the default 1/price² weighting compare. */
 export function unitPrice(pricing: Pricing): Money {
   return pricing.prompt + pricing.completion;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { formatUsd, parseUsd } from "../billing/money.js";
 import { findListedModel, listModels, type ListedModel, type ModelFilter } from "../catalog/model-listing.js";
 import type { HealthTracker } from "../core/health.js";
+import { perTokenPrice } from "../core/pricing.js";
 import type { CatalogPort } from "../core/ports.js";
 import type { EndpointInfo, Pricing, ProviderInfo } from "../core/types.js";
 import { AppError } from "../errors.js";
@@ -24,7 +25,7 @@ const usdPerMillion = z
   .string()
   .transform((value, ctx) => {
     try {
-      return parseUsd(value) / 1_000_000n;
+      return perTokenPrice(parseUsd(value));
     } catch (error) {
       ctx.addIssue({ code: "custom", message: (error as Error).message });
       return z.NEVER;
