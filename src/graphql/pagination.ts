@@ -37,6 +37,11 @@ export function decodeCursor(list: string, cursor: string | null | undefined): s
   return decoded.slice(1).map(String);
 }
 
+/** BAD_USER_INPUT for a cursor of the right list whose position cannot be one of its rows. */
+export function badCursor(): AppError {
+  return new AppError("invalid_request", "after: not a cursor of this list.", { metadata: { param: "after" } });
+}
+
 export interface Page<T> {
   edges: Array<{ cursor: string; node: T }>;
   nodes: T[];

@@ -1,11 +1,10 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
-import { AppError } from "../../errors.js";
 import { requireKeyManager } from "../access.js";
 import type { GraphQLContext } from "../context.js";
 import { keyHash, keyPatch, newKey, ProvisionKeyInput, UpdateKeyInput } from "../inputs/key.input.js";
 import { connectionComplexity } from "../limits.js";
 import { loaderKey } from "../loaders.js";
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from "../pagination.js";
+import { badCursor, decodeCursor, encodeCursor, pageSize, toPage, type Page } from "../pagination.js";
 import { ApiKeyConnection, ApiKeyType, ProvisionedKeyType } from "../types/api-key.type.js";
 
 /**
@@ -27,7 +26,7 @@ export class KeyResolver {
     const list = includeDisabled ? "keys" : "keys-enabled";
     const position = decodeCursor(list, after);
     const offset = position ? Number(position[0]) + 1 : 0;
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new AppError("invalid_request", "after: not a cursor of this list.", { metadata: { param: "after" } });
+    if (!Number.isSafeInteger(offset) || offset < 0) throw badCursor();
     const views = await ctx.services.keys.list(accountId, { includeDisabled, offset, limit: size + 1 });
     return toPage(
       views.map((view, i) => ({ view, index: offset + i })),

@@ -1,6 +1,5 @@
 import { GraphQLLocalDate } from "graphql-scalars";
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
-import { AppError } from "../../errors.js";
 import type { ActivityGroup } from "../../usage/activity.service.js";
 import { assertOwn, requireAccount } from "../access.js";
 import type { GraphQLContext } from "../context.js";
@@ -8,7 +7,7 @@ import { GenerationFilterInput } from "../inputs/filter.input.js";
 import { keyHash } from "../inputs/key.input.js";
 import { connectionComplexity } from "../limits.js";
 import { loaderKey } from "../loaders.js";
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from "../pagination.js";
+import { badCursor, decodeCursor, encodeCursor, pageSize, toPage, type Page } from "../pagination.js";
 import { generationPage } from "../records/generations.js";
 import { ledgerPage } from "../records/ledger.js";
 import { ActivityBucketType } from "../types/activity.type.js";
@@ -32,7 +31,7 @@ export class UsageResolver {
     const { accountId } = requireAccount(ctx);
     const size = pageSize(first);
     const position = decodeCursor("transactions", after);
-    if (position && !/^\d+$/.test(position[0])) throw new AppError("invalid_request", "after: not a cursor of this list.", { metadata: { param: "after" } });
+    if (position && !/^\d+$/.test(position[0])) throw badCursor();
     const rows = await ledgerPage(ctx.services.sql, accountId, position ? BigInt(position[0]) : null, size + 1);
     return toPage(rows, size, (row) => encodeCursor("transactions", [row.id.toString()]), CreditTransactionType.from);
   }
@@ -50,9 +49,7 @@ export class UsageResolver {
     const { accountId } = requireAccount(ctx);
     const size = pageSize(first);
     const position = decodeCursor("generations", after);
-    if (position && (position.length !== 2 || Number.isNaN(Date.parse(position[0])))) {
-      throw new AppError("invalid_request", "after: not a cursor of this list.", { metadata: { param: "after" } });
-    }
+    if (position && (position.length !== 2 || Number.isNaN(Date.parse(position[0])))) throw badCursor();
     const rows = await generationPage(
       ctx.services.sql,
       accountId,
