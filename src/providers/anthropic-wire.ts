@@ -3,7 +3,7 @@ import type { UpstreamCall } from "../core/ports.js";
 import { reasoningRequest, thinkingBudget } from "../core/reasoning.js";
 import { countTextTokens } from "../core/tokens.js";
 import type { ChatMessage, ContentPart, Delta, ProviderInfo, TokenUsage, ToolCallDelta, UpstreamEvent } from "../core/types.js";
-import { drainInBackground } from "../streaming/body.js";
+import { drainInBackground, readAllText } from "../streaming/body.js";
 import { SseParser, type SseEvent } from "../streaming/sse-parser.js";
 import type { WireResponse } from "./openai-wire.js";
 import { classifyAnthropicError, classifyAnthropicStreamError, readRefusal } from "./upstream-errors.js";
@@ -287,11 +287,9 @@ export async function readMessagesResponse(
   if (contentType.includes("text/event-stream") || (options.stream && !contentType.includes("application/json"))) {
     return readMessageStream(response.body, provider, options.hideReasoning);
   }
-  let text = "";
-  const decoder = new TextDecoder();
+  let text: string;
   try {
-    for await (const chunk of response.body) text += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
-    text += decoder.decode();
+    text = await readAllText(response.body);
   } catch (error) {
     throw droppedMidAnswer(provider, error);
   }

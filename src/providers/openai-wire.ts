@@ -1,9 +1,9 @@
 import { AppError } from "../errors.js";
 import type { UpstreamCall } from "../core/ports.js";
 import type { Delta, ProviderInfo, TokenUsage, ToolCallDelta, UpstreamEvent } from "../core/types.js";
-import { drainInBackground } from "../streaming/body.js";
+import { drainInBackground, readAllText } from "../streaming/body.js";
 import { SseParser } from "../streaming/sse-parser.js";
-import { classifyInBandError, classifyUpstreamError } from "./upstream-errors.js";
+import { classifyInBandError, readRefusal } from "./upstream-errors.js";
 
 /**
  * The OpenAI chat-completions wire format, shared by every adapter that speaks it (`openai-compatible`, and the
@@ -17,8 +17,6 @@ export interface WireResponse {
   headers: Record<string, string | string[] | undefined>;
   body: AsyncIterable<Uint8Array | string>;
 }
-
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /** The upstream request body: the client's parameters as reduced for this endpoint, with the upstream model name. */
 export function chatRequestBody(call: UpstreamCall): Record<string, unknown> {
@@ -43,15 +41,12 @@ export async function readChatResponse(
   provider: ProviderInfo,
   streamRequested: boolean,
 ): Promise<AsyncIterable<UpstreamEvent>> {
-  if (response.status < 200 || response.status >= 300) {
-    const text = await readText(response.body, MAX_ERROR_BODY_BYTES);
-    throw classifyUpstreamError(response.status, text, response.headers, provider);
-  }
+  if (response.status < 200 || response.status >= 300) throw await readRefusal(response, provider);
   const contentType = String(response.headers["content-type"] ?? "");
   if (streamRequested && !contentType.includes("application/json")) return readEventStream(response.body, provider);
   let text: string;
   try {
-    text = await readText(response.body, Number.POSITIVE_INFINITY, { tolerateCut: false });
+    text = await readAllText(response.body);
   } catch (error) {
     throw new AppError("provider_error", `${provider.name} dropped the connection mid-answer.`, {
       metadata: { provider_name: provider.name, provider_code: null },
@@ -206,19 +201,4 @@ function toUsage(raw: unknown): TokenUsage | undefined {
 
 function asCount(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
-}
-
-/** Reads a body as text, up to `limit` characters. An error body cut short is still worth classifying by what arrived. */
-async function readText(body: AsyncIterable<Uint8Array | string>, limit: number, options = { tolerateCut: true }): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    for await (const chunk of body) {
-      text += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
-      if (text.length > limit) return text.slice(0, limit);
-    }
-  } catch (error) {
-    if (!options.tolerateCut) throw error;
-  }
-  return text + decoder.decode();
 }

@@ -14,3 +14,11 @@ export function drainInBackground(body: AsyncIterator<unknown>): void {
     }
   })();
 }
+
+/** Reads a whole body as text; rejects with the transport's error when the body is cut short. */
+export async function readAllText(body: AsyncIterable<Uint8Array | string>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of body) text += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
+}

@@ -34,6 +34,7 @@ export const CONFORMANCE_CASES = [
   "fault-times",
   "secret-in-error-message",
   "secret-in-echoed-header",
+  "long-error-body",
 ] as const;
 export type ConformanceCase = (typeof CONFORMANCE_CASES)[number];
 
@@ -277,6 +278,19 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Ad
           expect(error.metadata).toMatchObject({ provider_name: "Test Provider", provider_code: 401 });
           expect(String(error.metadata?.raw)).toContain("[redacted]");
           expect(JSON.stringify({ message: error.message, metadata: error.metadata })).not.toContain(SECRET);
+        });
+
+        testCase("long-error-body", "classifies a refusal by its first 64 KiB: a longer error body is cut, and so no longer read as JSON", async () => {
+          const refuse = (messageChars: number) =>
+            rejection(send(harness.endpoint({ fault: { type: "http_error", status: 500, message: "x".repeat(messageChars) } }), { stream }).promise);
+          const whole = await refuse(64_000);
+          expect(whole.message).toBe(`Test Provider returned an error: ${"x".repeat(500)}`);
+          const cut = await refuse(66_000);
+          expect(cut.code).toBe("provider_error");
+          expect(cut.metadata).toMatchObject({ provider_name: "Test Provider", provider_code: 500 });
+          // The cut JSON is shown as it arrived: its first 500 characters.
+          expect(cut.message).toMatch(/^Test Provider returned an error: \{"/);
+          expect(cut.message).toHaveLength("Test Provider returned an error: ".length + 500);
         });
       });
     }
