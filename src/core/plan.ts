@@ -297,6 +297,10 @@ function supportsParameter(e: EndpointInfo, param: string): boolean {
 function order(candidates: EndpointInfo[], ctx: PlanContext, prefer: (endpoints: EndpointInfo[]) => EndpointInfo[]): EndpointInfo[] {
   const prefs = ctx.request.provider;
   const sort: Sort | null = prefs.sort ?? ctx.target.sort;
+  const arrange = (endpoints: EndpointInfo[]): EndpointInfo[] => {
+    const split = splitByHealth(endpoints, ctx.health);
+    return prefer(sort ? sortBy(split, sort, ctx) : balance(split, ctx));
+  };
   if (prefs.order && prefs.order.length > 0) {
     const listed: EndpointInfo[] = [];
     for (const slug of prefs.order) {
@@ -311,14 +315,26 @@ function order(candidates: EndpointInfo[], ctx: PlanContext, prefer: (endpoints:
       return listed;
     }
     const rest = candidates.filter((e) => !listed.includes(e));
-    return [...listed, ...prefer(sort ? sortBy(rest, sort, ctx) : balance(rest, ctx))];
+    return [...listed, ...arrange(rest)];
   }
-  const ordered = prefer(sort ? sortBy(candidates, sort, ctx) : balance(candidates, ctx));
+  const ordered = arrange(candidates);
   return prefs.allowFallbacks ? ordered : ordered.slice(0, 1);
 }
 
+interface HealthSplit {
+  healthy: EndpointInfo[];
+  unhealthy: EndpointInfo[];
+}
+
+/** Healthy and unhealthy endpoints, each in the given order: one health check per endpoint. */
+function splitByHealth(endpoints: EndpointInfo[], health: HealthView): HealthSplit {
+  const split: HealthSplit = { healthy: [], unhealthy: [] };
+  for (const e of endpoints) (health.isHealthy(e.id) ? split.healthy : split.unhealthy).push(e);
+  return split;
+}
+
 /** Deterministic order by price, throughput or latency; unknown figures go last, ties keep catalog order. */
-function sortBy(endpoints: EndpointInfo[], sort: Sort, ctx: PlanContext): EndpointInfo[] {
+function sortBy({ healthy, unhealthy }: HealthSplit, sort: Sort, ctx: PlanContext): EndpointInfo[] {
   const key = (e: EndpointInfo): number => {
     switch (sort) {
       case "price":
@@ -329,8 +345,6 @@ function sortBy(endpoints: EndpointInfo[], sort: Sort, ctx: PlanContext): Endpoi
         return ctx.health.latencyP50(e.id) ?? Number.POSITIVE_INFINITY;
     }
   };
-  const healthy = endpoints.filter((e) => ctx.health.isHealthy(e.id));
-  const unhealthy = endpoints.filter((e) => !ctx.health.isHealthy(e.id));
   const byKey = (list: EndpointInfo[]) => list.map((e) => [key(e), e] as const).sort((a, b) => a[0] - b[0]).map(([, e]) => e);
   return [...byKey(healthy), ...byKey(unhealthy)];
 }
@@ -339,9 +353,7 @@ function sortBy(endpoints: EndpointInfo[], sort: Sort, ctx: PlanContext): Endpoi
  * Default load balancing: healthy endpoints drawn at random without replacement, each with weight 1/price²
  * (free endpoints weigh as much as the cheapest paid one could), then the unhealthy ones cheapest first.
  */
-function balance(endpoints: EndpointInfo[], ctx: PlanContext): EndpointInfo[] {
-  const healthy = endpoints.filter((e) => ctx.health.isHealthy(e.id));
-  const unhealthy = endpoints.filter((e) => !ctx.health.isHealthy(e.id));
+function balance({ healthy, unhealthy }: HealthSplit, ctx: PlanContext): EndpointInfo[] {
   const prices = healthy.map((e) => Number(unitPrice(e.pricing)));
   const cheapestPaid = Math.min(...prices.filter((p) => p > 0), Number.POSITIVE_INFINITY);
   const floor = Number.isFinite(cheapestPaid) ? cheapestPaid : 1;
