@@ -122,8 +122,15 @@ export async function expectLedgerBalanced(app: App, accountId: string): Promise
   return { balance: totals.balance };
 }
 
+/** A server-sent-event response read back: its raw `data:` payloads and comment lines, and the whole text. */
+export interface SseEvents {
+  data: string[];
+  comments: string[];
+  raw: string;
+}
+
 /** Reads a server-sent-event response into its raw `data:` payloads and comment lines. */
-export async function readSse(response: TestResponse): Promise<{ data: string[]; comments: string[]; raw: string }> {
+export async function readSse(response: TestResponse): Promise<SseEvents> {
   const raw = await response.text();
   const data: string[] = [];
   const comments: string[] = [];
@@ -134,4 +141,40 @@ export async function readSse(response: TestResponse): Promise<{ data: string[];
     }
   }
   return { data, comments, raw };
+}
+
+/** A streamed completion read back: its events, its chunks (without `[DONE]`), and what they add up to. */
+export interface StreamedAnswer extends SseEvents {
+  chunks: Array<Record<string, any>>;
+  content: string;
+  reasoning: string;
+  toolCalls: Array<{ id: string; type: string; function: { name: string; arguments: string } }>;
+  annotations: unknown[];
+  finishReason: string | null;
+  usage: Record<string, any> | null;
+  done: boolean;
+}
+
+export async function readStream(response: TestResponse): Promise<StreamedAnswer> {
+  const sse = await readSse(response);
+  const done = sse.data.at(-1) === "[DONE]";
+  const chunks = sse.data.filter((d) => d !== "[DONE]").map((d) => JSON.parse(d) as Record<string, any>);
+  const answer: StreamedAnswer = { ...sse, chunks, content: "", reasoning: "", toolCalls: [], annotations: [], finishReason: null, usage: null, done };
+  for (const chunk of chunks) {
+    if (chunk.usage) answer.usage = chunk.usage;
+    const choice = chunk.choices?.[0];
+    if (!choice) continue;
+    const delta = choice.delta ?? {};
+    answer.content += delta.content ?? "";
+    answer.reasoning += delta.reasoning ?? "";
+    if (delta.annotations) answer.annotations.push(...delta.annotations);
+    for (const part of delta.tool_calls ?? []) {
+      const call = (answer.toolCalls[part.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+      if (part.id) call.id = part.id;
+      if (part.function?.name) call.function.name += part.function.name;
+      if (part.function?.arguments) call.function.arguments += part.function.arguments;
+    }
+    if (choice.finish_reason) answer.finishReason = choice.finish_reason;
+  }
+  return answer;
 }

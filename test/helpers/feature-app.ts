@@ -1,8 +1,11 @@
 import type { AppOverrides } from "../../src/app.js";
 import { startAnthropicServer } from "./anthropic-server.js";
-import { readSse, startTestApp, type TestApp, type TestResponse } from "./app.js";
+import { startTestApp, type TestApp } from "./app.js";
 import { FAKE_ANTHROPIC_ENV, featureCatalog } from "./catalogs.js";
 import { startUpstreamServer, type RecordedRequest, type UpstreamServer } from "./upstream-server.js";
+
+// The feature tests read their streams with it.
+export { readStream } from "./app.js";
 
 /** Reasoning the fake upstreams produce for their reasoner models. */
 export const UPSTREAM_REASONING = "Let me think about the weather.";
@@ -46,40 +49,4 @@ export async function startFeatureApp(options: { env?: Record<string, string>; o
       await anthropic.close();
     },
   };
-}
-
-/** A streamed completion read back: its chunks (without `[DONE]`), and what they add up to. */
-export interface StreamedAnswer {
-  chunks: Array<Record<string, any>>;
-  content: string;
-  reasoning: string;
-  toolCalls: Array<{ id: string; type: string; function: { name: string; arguments: string } }>;
-  annotations: unknown[];
-  finishReason: string | null;
-  usage: Record<string, any> | null;
-  done: boolean;
-}
-
-export async function readStream(response: TestResponse): Promise<StreamedAnswer> {
-  const { data } = await readSse(response);
-  const done = data.at(-1) === "[DONE]";
-  const chunks = data.filter((d) => d !== "[DONE]").map((d) => JSON.parse(d) as Record<string, any>);
-  const answer: StreamedAnswer = { chunks, content: "", reasoning: "", toolCalls: [], annotations: [], finishReason: null, usage: null, done };
-  for (const chunk of chunks) {
-    if (chunk.usage) answer.usage = chunk.usage;
-    const choice = chunk.choices?.[0];
-    if (!choice) continue;
-    const delta = choice.delta ?? {};
-    answer.content += delta.content ?? "";
-    answer.reasoning += delta.reasoning ?? "";
-    if (delta.annotations) answer.annotations.push(...delta.annotations);
-    for (const part of delta.tool_calls ?? []) {
-      const call = (answer.toolCalls[part.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
-      if (part.id) call.id = part.id;
-      if (part.function?.name) call.function.name += part.function.name;
-      if (part.function?.arguments) call.function.arguments += part.function.arguments;
-    }
-    if (choice.finish_reason) answer.finishReason = choice.finish_reason;
-  }
-  return answer;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectLedgerBalanced, readSse, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, readStream, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
 import { chatBody, TEST_CATALOG } from "../helpers/catalogs.js";
 
 /**
@@ -26,10 +26,6 @@ describe("faults", () => {
   const generation = async (id: string) => (await (await t.fetch(`/api/v1/generation?id=${id}`, { key: user.key })).json()).data;
   const attemptsOf = (data: { provider_responses: Array<{ provider: string; status: number | null }> }) =>
     data.provider_responses.map((a) => `${a.provider}:${a.status}`);
-  const streamChunks = async (response: Awaited<ReturnType<typeof request>>) => {
-    const sse = await readSse(response);
-    return { ...sse, chunks: sse.data.filter((d) => d !== "[DONE]").map((d) => JSON.parse(d)) };
-  };
 
   describe("before the first token, the router fails over", () => {
     it("retries a 5xx without Retry-After once with backoff, then moves to the next provider", async () => {
@@ -87,15 +83,15 @@ describe("faults", () => {
 
     it("keeps a slow stream alive with SSE comments, and turns a late failure into an in-band error", async () => {
       const slow = await request({ only: ["flaky/late"] }, { stream: true });
-      const sse = await streamChunks(slow);
+      const sse = await readStream(slow);
       expect(sse.comments).toContain(": SWITCHYARD PROCESSING");
       expect(sse.raw.indexOf(": SWITCHYARD PROCESSING")).toBeLessThan(sse.raw.indexOf("data: "));
-      expect(sse.chunks.at(-1).usage.completion_tokens).toBe(11);
+      expect(sse.chunks.at(-1)!.usage.completion_tokens).toBe(11);
 
       // The stream opened (keep-alives) while the router was still trying: the failure arrives in-band.
       const silent = await request({ only: ["flaky/silent"] }, { stream: true });
       expect(silent.status).toBe(200);
-      const failed = await streamChunks(silent);
+      const failed = await readStream(silent);
       expect(failed.data.at(-1)).toBe("[DONE]");
       expect(failed.chunks).toHaveLength(1);
       expect(failed.chunks[0]).toMatchObject({
@@ -115,10 +111,9 @@ describe("faults", () => {
   describe("after the first token, a stream never fails over and never ends as if complete", () => {
     it("reports a stall as an in-band timeout with finish_reason error, and bills nothing", async () => {
       const response = await request({ only: ["flaky/stall"] }, { stream: true });
-      const { chunks, data } = await streamChunks(response);
-      const text = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
-      expect(text).toBe("This is a");
-      const last = chunks.at(-1);
+      const { chunks, data, content } = await readStream(response);
+      expect(content).toBe("This is a");
+      const last = chunks.at(-1)!;
       expect(last.error).toMatchObject({ code: 408, message: "Flaky stopped sending tokens for 300 ms.", metadata: { error_type: "timeout" } });
       expect(last.choices[0].finish_reason).toBe("error");
       expect(chunks.some((c) => c.usage)).toBe(false);
@@ -129,8 +124,8 @@ describe("faults", () => {
 
     it("reports a cut stream as an in-band provider error", async () => {
       const response = await request({ order: ["flaky/cut", "alpha"] }, { stream: true });
-      const { chunks } = await streamChunks(response);
-      expect(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("")).toBe("This is a");
+      const { chunks, content } = await readStream(response);
+      expect(content).toBe("This is a");
       expect(chunks.at(-1)).toMatchObject({ provider: "Flaky", error: { code: 502, message: "Flaky dropped the connection mid-answer." } });
     });
 
@@ -147,20 +142,18 @@ describe("faults", () => {
 
   describe("tolerates sloppy streams", () => {
     it("skips a malformed event and keeps the answer whole", async () => {
-      const streamed = await streamChunks(await request({ only: ["flaky/malformed"] }, { stream: true }));
-      expect(streamed.chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("")).toBe(
-        "This is a simulated answer from faulty-malformed. You said: Hello there",
-      );
-      expect(streamed.chunks.at(-1).usage.completion_tokens).toBe(11);
+      const streamed = await readStream(await request({ only: ["flaky/malformed"] }, { stream: true }));
+      expect(streamed.content).toBe("This is a simulated answer from faulty-malformed. You said: Hello there");
+      expect(streamed.chunks.at(-1)!.usage.completion_tokens).toBe(11);
       const whole = await (await request({ only: ["flaky/malformed"] })).json();
       expect(whole.choices[0]).toMatchObject({ finish_reason: "stop" });
     });
 
     it("accepts a stream that ends without [DONE] after its finish reason", async () => {
-      const streamed = await streamChunks(await request({ only: ["flaky/nodone"] }, { stream: true }));
+      const streamed = await readStream(await request({ only: ["flaky/nodone"] }, { stream: true }));
       expect(streamed.data.at(-1)).toBe("[DONE]");
-      expect(streamed.chunks.at(-2).choices[0].finish_reason).toBe("stop");
-      expect(streamed.chunks.at(-1).usage.cost).toBeGreaterThan(0);
+      expect(streamed.chunks.at(-2)!.choices[0].finish_reason).toBe("stop");
+      expect(streamed.chunks.at(-1)!.usage.cost).toBeGreaterThan(0);
     });
 
     it("counts the tokens itself, and flags it, when the provider reports no usage", async () => {

@@ -11,7 +11,7 @@ import {
   type CreateCompletionMutation,
 } from "../generated/graphql.js";
 import { TEST_CATALOG } from "../helpers/catalogs.js";
-import { expectLedgerBalanced, readSse, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, readStream, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
 
 /*
  * The two front doors are one gateway: the same request sent through REST and through GraphQL, by two accounts that
@@ -141,10 +141,8 @@ describe("REST and GraphQL parity", () => {
     const viaRest = await t.account({ credits: "3" });
     const viaGraphQL = await t.account({ credits: "3" });
 
-    const sse = await readSse(await t.fetch("/api/v1/chat/completions", { key: viaRest.key, body: { ...rest, stream: true } }));
-    const chunks = sse.data.filter((d) => d !== "[DONE]").map((d) => JSON.parse(d));
-    const restContent = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
-    const restUsage = chunks.at(-1).usage;
+    const streamed = await readStream(await t.fetch("/api/v1/chat/completions", { key: viaRest.key, body: { ...rest, stream: true } }));
+    const restUsage = streamed.chunks.at(-1)!.usage;
 
     const client = createClient({ url: `${t.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${viaGraphQL.key}` }, retryAttempts: 0 });
     const events: Array<CompletionStreamSubscription["completionStream"]> = [];
@@ -157,12 +155,12 @@ describe("REST and GraphQL parity", () => {
       await client.dispose();
     }
     const final = events.at(-1)!;
-    expect(events.map((e) => e.delta?.content ?? "").join("")).toBe(restContent);
-    expect(final.finishReason!.toLowerCase()).toBe(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason);
+    expect(events.map((e) => e.delta?.content ?? "").join("")).toBe(streamed.content);
+    expect(final.finishReason!.toLowerCase()).toBe(streamed.finishReason);
     expect([final.usage!.promptTokens, final.usage!.completionTokens]).toEqual([restUsage.prompt_tokens, restUsage.completion_tokens]);
     expect(parseUsd(final.usage!.cost)).toBe(usdFromNumber(restUsage.cost));
 
-    expect(await generationRecord(final.id)).toEqual(await generationRecord(chunks[0].id));
+    expect(await generationRecord(final.id)).toEqual(await generationRecord(streamed.chunks[0].id));
     expect(await ledgerRows(viaGraphQL.accountId)).toEqual(await ledgerRows(viaRest.accountId));
   });
 });
