@@ -4,7 +4,7 @@ import type { CatalogPort } from "../core/ports.js";
 import type { CatalogSnapshot } from "../core/types.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { CatalogFile } from "./catalog-file.js";
-import { loadCatalogSnapshot, syncCatalog, type SnapshotOptions, type SyncSummary } from "./catalog.service.js";
+import { loadCatalogSnapshot, syncCatalogs, type SnapshotOptions, type SyncSummary } from "./catalog.service.js";
 
 /**
  * The catalog in memory: one immutable snapshot that requests read without touching the database, replaced whole
@@ -38,13 +38,7 @@ export class CatalogStore implements CatalogPort {
 
   /** Writes catalog files into the database (in order), reloads, and tells the other nodes. */
   async sync(...files: CatalogFile[]): Promise<SyncSummary> {
-    const total: SyncSummary = { providers: 0, models: 0, endpoints: 0 };
-    for (const file of files) {
-      const summary = await ormWork(this.orm, (em) => syncCatalog(em, file));
-      total.providers += summary.providers;
-      total.models += summary.models;
-      total.endpoints += summary.endpoints;
-    }
+    const total = await syncCatalogs(this.orm, files);
     await this.refresh();
     this.publishing = true;
     try {

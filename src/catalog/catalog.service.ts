@@ -1,4 +1,4 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
+import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
 import type {
   AdapterKind,
   CatalogSnapshot,
@@ -7,6 +7,7 @@ import type {
   ModelInfo,
   ProviderInfo,
 } from "../core/types.js";
+import { ormWork } from "../persistence/orm-work.js";
 import type { CatalogFile } from "./catalog-file.js";
 import { Model } from "./model.entity.js";
 import { ModelEndpoint } from "./model-endpoint.entity.js";
@@ -93,6 +94,18 @@ export async function syncCatalog(em: EntityManager, catalog: CatalogFile): Prom
     }
   });
   return { providers: catalog.providers.length, models: catalog.models.length, endpoints };
+}
+
+/** Writes catalog files in order (each in its own transaction, later files layering on earlier ones); the summed counts. */
+export async function syncCatalogs(orm: MikroORM, files: readonly CatalogFile[]): Promise<SyncSummary> {
+  const total: SyncSummary = { providers: 0, models: 0, endpoints: 0 };
+  for (const file of files) {
+    const summary = await ormWork(orm, (em) => syncCatalog(em, file));
+    total.providers += summary.providers;
+    total.models += summary.models;
+    total.endpoints += summary.endpoints;
+  }
+  return total;
 }
 
 export interface SnapshotOptions {

@@ -3,12 +3,11 @@ import { AccountsService } from "../accounts/accounts.service.js";
 import { LIMIT_RESETS, type LimitReset } from "../accounts/api-key.entity.js";
 import { formatUsd, parseUsd } from "../billing/money.js";
 import { CatalogFileError, defaultCatalog, readCatalogFile, type CatalogFile } from "../catalog/catalog-file.js";
-import { syncCatalog } from "../catalog/catalog.service.js";
+import { syncCatalogs } from "../catalog/catalog.service.js";
 import { ConfigError, loadConfig, type Config } from "../config.js";
 import { AppError } from "../errors.js";
 import { MemoryEventBus } from "../events/event-bus.js";
 import { openDatabase, type Database } from "../persistence/database.js";
-import { ormWork } from "../persistence/orm-work.js";
 import { VERSION } from "../version.js";
 import { processIO, report, type CliIO } from "./output.js";
 import { serve } from "./serve.js";
@@ -163,18 +162,12 @@ const COMMANDS: Record<string, Command> = {
       const providers = [...known, ...base.providers.map((p) => p.slug)];
       for (const file of config.catalog.files) catalogs.push(await readCatalogFile(file, providers));
     }
-    const total = { providers: 0, models: 0, endpoints: 0 };
-    for (const catalog of catalogs) {
-      const summary = await ormWork(db.orm, (em) => syncCatalog(em, catalog));
-      total.providers += summary.providers;
-      total.models += summary.models;
-      total.endpoints += summary.endpoints;
-    }
+    const { providers, models, endpoints } = await syncCatalogs(db.orm, catalogs);
     report(
       io,
       o.json,
-      total,
-      `Synced ${total.providers} providers, ${total.models} models and ${total.endpoints} endpoints. ` +
+      { providers, models, endpoints },
+      `Synced ${providers} providers, ${models} models and ${endpoints} endpoints. ` +
         "A running server picks the change up within 30 seconds.",
     );
     return 0;
