@@ -6,6 +6,13 @@ import { closedPortUrl, startTestServer, type RecordedRequest, type UpstreamRepl
 
 const API_KEY = "sk-moderation-secret-123456";
 const signal = () => new AbortController().signal;
+const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
+
+/** `body` as JSON padded with spaces to exactly `bytes` bytes. */
+function padded(body: unknown, bytes: number): string {
+  const json = JSON.stringify(body);
+  return json + " ".repeat(bytes - Buffer.byteLength(json));
+}
 
 /** One result of OpenAI's moderation API. */
 function verdict(flagged: Record<string, boolean>): Record<string, unknown> {
@@ -96,6 +103,18 @@ describe("OpenAIModeration", () => {
     expect((await rejection(moderation.moderate(["a"], { signal: signal() }))).message).toBe(
       "The moderation service answered with something that is not JSON.",
     );
+    await moderation.close();
+  });
+
+  it("reads an answer of up to 2 MiB, and refuses a longer one", async () => {
+    const moderation = backend();
+    reply = () => ({ status: 200, body: padded({ results: [verdict({})] }, MAX_ANSWER_BYTES) });
+    expect(await moderation.moderate(["hi"], { signal: signal() })).toEqual([{ flagged: false, reasons: [] }]);
+    reply = () => ({ status: 200, body: padded({ results: [verdict({})] }, MAX_ANSWER_BYTES + 1) });
+    expect(await rejection(moderation.moderate(["hi"], { signal: signal() }))).toMatchObject({
+      code: "provider_error",
+      message: "The moderation service answered with more than 2097152 bytes.",
+    });
     await moderation.close();
   });
 

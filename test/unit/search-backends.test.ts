@@ -25,6 +25,13 @@ async function startSearxng(route: (request: RecordedRequest, signal: AbortSigna
 
 const json = (body: unknown, status = 200): UpstreamReply => ({ status, body: JSON.stringify(body) });
 const signal = () => new AbortController().signal;
+const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
+
+/** `body` as JSON padded with spaces to exactly `bytes` bytes. */
+function padded(body: unknown, bytes: number): string {
+  const json = JSON.stringify(body);
+  return json + " ".repeat(bytes - Buffer.byteLength(json));
+}
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(
@@ -100,6 +107,18 @@ describe("SearxngSearch", () => {
     expect((await rejection(search.search("q", { maxResults: 5, signal: signal() }))).message).toBe(
       "The web search backend answered without a results list.",
     );
+    await search.close();
+  });
+
+  it("reads an answer of up to 2 MiB, and refuses a longer one", async () => {
+    const search = backend();
+    reply = () => ({ status: 200, body: padded(SEARXNG_ANSWER, MAX_ANSWER_BYTES) });
+    expect(await search.search("q", { maxResults: 5, signal: signal() })).toHaveLength(3);
+    reply = () => ({ status: 200, body: padded(SEARXNG_ANSWER, MAX_ANSWER_BYTES + 1) });
+    expect(await rejection(search.search("q", { maxResults: 5, signal: signal() }))).toMatchObject({
+      code: "provider_error",
+      message: "The web search backend answered with more than 2097152 bytes.",
+    });
     await search.close();
   });
 
