@@ -119,8 +119,7 @@ export class LeasedCredits implements CreditsPort {
   }
 
   async settle({ holdId, description, generation }: { holdId: string; description: string; generation: GenerationRecord }): Promise<void> {
-    const lease = this.takeHold(holdId) ?? this.leaseFor(generation.accountId, generation.keyHash);
-    lease.pending += generation.cost;
+    const lease = this.byHold.get(holdId) ?? this.leaseFor(generation.accountId, generation.keyHash);
     const item: SettlementItem = {
       lease: lease.id,
       account: generation.accountId,
@@ -129,7 +128,11 @@ export class LeasedCredits implements CreditsPort {
       description,
       generation: generationRow(generation),
     };
+    // Logged first: should the log write fail (a full disk), the lease is as it was and the caller may settle again
+    // without the cost being counted twice.
     this.batcher.add({ item, record: generation });
+    this.takeHold(holdId);
+    lease.pending += generation.cost;
   }
 
   /** Credits this node holds for requests of the account in flight (not what its leases have in reserve). */
