@@ -2,7 +2,7 @@ import { Ctx, Resolver, Root, Subscription } from "type-graphql";
 import { requireAccount } from "../access.js";
 import { accountEvents } from "../account-events.js";
 import type { GraphQLContext } from "../context.js";
-import { createLoaders, loaderKey } from "../loaders.js";
+import { loaderKey } from "../loaders.js";
 import { BalanceEventType } from "../types/account.type.js";
 import { GenerationType } from "../types/generation.type.js";
 
@@ -29,10 +29,9 @@ export class EventsResolver {
     description: "Each new generation (usage record) of the account, once settled.",
     subscribe: ({ context }: { context: GraphQLContext }) => {
       const { accountId } = requireAccount(context);
-      const { services } = context;
-      return accountEvents(services.bus, "generation.created", accountId, async (payload) => {
-        // A fresh loader per event: nothing cached for an earlier event is served for this one.
-        const row = await createLoaders(services).generation.load(loaderKey(accountId, payload.generationId));
+      return accountEvents(context.services.bus, "generation.created", accountId, async (payload) => {
+        // A subscription's loaders cache nothing (see mountGraphQL): no earlier event's row is served for this one.
+        const row = await context.loaders.generation.load(loaderKey(accountId, payload.generationId));
         return row ? GenerationType.from(row) : null;
       });
     },
