@@ -57,7 +57,7 @@ const DAY = 24 * 60 * MINUTE;
 const SAMPLE_WINDOW = 30 * MINUTE;
 /** Samples kept per endpoint (a ring): enough for stable percentiles, bounded under any load. */
 const SAMPLE_CAPACITY = 1024;
-/** Percentiles are recomputed at most this often per endpoint (the planner asks on every sorted request). */
+/** `stats()` serves its cached figures for at most this long; a recorded outcome clears them at once. */
 const STATS_TTL_MS = 1000;
 /** A probe that never reports back (its request vanished) stops blocking the next one after this long. */
 const PROBE_TIMEOUT_MS = 60_000;
@@ -163,12 +163,12 @@ export class HealthTracker {
 
   /** Median time to first token (ms) over 30 min, or null without samples. */
   latencyP50(endpointId: string): number | null {
-    return this.stats(endpointId).latency30m?.p50 ?? null;
+    return this.median(endpointId, "latency30m", "sampleTtft");
   }
 
   /** Median throughput (tokens/s) over 30 min, or null without samples. */
   throughputP50(endpointId: string): number | null {
-    return this.stats(endpointId).throughput30m?.p50 ?? null;
+    return this.median(endpointId, "throughput30m", "sampleTps");
   }
 
   stats(endpointId: string): HealthStats {
@@ -177,25 +177,32 @@ export class HealthTracker {
       return { uptime5m: null, uptime30m: null, uptime1d: null, latency30m: null, throughput30m: null, breaker: "closed" };
     }
     const now = this.clock.now();
-    if (state.cached && now - state.cached.at < STATS_TTL_MS) return state.cached.stats;
-    const since = now - SAMPLE_WINDOW;
-    const ttft: number[] = [];
-    const tps: number[] = [];
-    for (let i = 0; i < state.sampleCount; i++) {
-      if (state.sampleAt[i] < since) continue;
-      if (!Number.isNaN(state.sampleTtft[i])) ttft.push(state.sampleTtft[i]);
-      if (!Number.isNaN(state.sampleTps[i])) tps.push(state.sampleTps[i]);
-    }
+    const cached = freshStats(state, now);
+    if (cached) return cached;
     const stats: HealthStats = {
       uptime5m: uptime(state, now, 5 * MINUTE),
       uptime30m: uptime(state, now, 30 * MINUTE),
       uptime1d: uptime(state, now, DAY),
-      latency30m: percentiles(ttft),
-      throughput30m: percentiles(tps),
+      latency30m: percentiles(recentSamples(state, state.sampleTtft, now)),
+      throughput30m: percentiles(recentSamples(state, state.sampleTps, now)),
       breaker: state.breaker === "open" && now >= state.openUntil ? "half_open" : state.breaker,
     };
     state.cached = { at: now, stats };
     return stats;
+  }
+
+  /**
+   * One median, as `stats()` reports it: from the cached stats while they are fresh, else from that one series alone.
+   * The planner asks for it on every sorted request, and under traffic each new outcome has just cleared the cache.
+   */
+  private median(endpointId: string, figure: "latency30m" | "throughput30m", series: "sampleTtft" | "sampleTps"): number | null {
+    const state = this.states.get(endpointId);
+    if (!state) return null;
+    const now = this.clock.now();
+    const cached = freshStats(state, now);
+    if (cached) return cached[figure]?.p50 ?? null;
+    const values = recentSamples(state, state[series], now);
+    return values.length === 0 ? null : rank(values.sort(ascending), 0.5);
   }
 
   private updateBreaker(state: EndpointState, ok: boolean, now: number): void {
@@ -268,9 +275,32 @@ function uptime(state: EndpointState, now: number, windowMs: number): number | n
   return ok + failed === 0 ? null : (ok / (ok + failed)) * 100;
 }
 
+/** The cached stats, unless they are older than `STATS_TTL_MS` (a recorded outcome clears them sooner). */
+function freshStats(state: EndpointState, now: number): HealthStats | null {
+  return state.cached && now - state.cached.at < STATS_TTL_MS ? state.cached.stats : null;
+}
+
+/** One series (time to first token or throughput) of the successful samples of the last 30 min. */
+function recentSamples(state: EndpointState, series: Float64Array, now: number): number[] {
+  const since = now - SAMPLE_WINDOW;
+  const values: number[] = [];
+  for (let i = 0; i < state.sampleCount; i++) {
+    if (state.sampleAt[i] >= since && !Number.isNaN(series[i])) values.push(series[i]);
+  }
+  return values;
+}
+
 function percentiles(values: number[]): Percentiles | null {
   if (values.length === 0) return null;
-  const sorted = values.sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return { p50: at(0.5), p75: at(0.75), p90: at(0.9), p99: at(0.99) };
+  const sorted = values.sort(ascending);
+  return { p50: rank(sorted, 0.5), p75: rank(sorted, 0.75), p90: rank(sorted, 0.9), p99: rank(sorted, 0.99) };
+}
+
+/** The nearest-rank `q` quantile of sorted values. */
+function rank(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+function ascending(a: number, b: number): number {
+  return a - b;
 }

@@ -294,6 +294,17 @@ describe("HealthTracker", () => {
       expect(health.throughputP50(E)).toBe(100);
     });
 
+    it("reports the same medians through the p50 accessors when no stats are cached", () => {
+      for (let i = 1; i <= 100; i++) health.record(E, ok({ ttftMs: 101 - i, tokensPerSecond: i * 2 }));
+      expect(health.latencyP50(E)).toBe(50);
+      expect(health.throughputP50(E)).toBe(100);
+      clock.advance(25 * MINUTE);
+      for (let i = 1; i <= 3; i++) health.record(E, ok({ ttftMs: i, tokensPerSecond: 1000 + i }));
+      clock.advance(5 * MINUTE + 1);
+      expect(health.latencyP50(E)).toBe(2);
+      expect(health.throughputP50(E)).toBe(1002);
+    });
+
     it("reports a single sample as every percentile", () => {
       health.record(E, ok({ ttftMs: 420, tokensPerSecond: 55.5 }));
       expect(health.stats(E).latency30m).toEqual({ p50: 420, p75: 420, p90: 420, p99: 420 });
