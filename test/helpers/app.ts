@@ -122,6 +122,15 @@ export async function expectLedgerBalanced(app: App, accountId: string): Promise
   return { balance: totals.balance };
 }
 
+/** An account's ledger entries, oldest first, once every settlement so far is committed. */
+export async function ledgerOf(app: App, accountId: string) {
+  await app.credits.flush();
+  return app.db.sql.query<{ kind: string; amount: bigint; reference: string | null; description: string }>(
+    "select kind, amount, reference, description from ledger_entry where account_id = $1 order by id",
+    [accountId],
+  );
+}
+
 /** A server-sent-event response read back: its raw `data:` payloads and comment lines, and the whole text. */
 export interface SseEvents {
   data: string[];

@@ -76,13 +76,6 @@ export function deliver(t: TestApp, event: Json, options: { secret?: string; sig
   return t.fetch("/api/v1/credits/webhook", { body, headers });
 }
 
-export function ledgerOf(t: TestApp, accountId: string) {
-  return t.app.db.sql.query<{ kind: string; amount: bigint; reference: string | null; description: string }>(
-    "select kind, amount, reference, description from ledger_entry where account_id = $1 order by id",
-    [accountId],
-  );
-}
-
 /** Buys `amount` USD of credits the way a user does: checkout, pay on Stripe's page, Stripe's two webhooks. */
 export async function buyCredits(t: TestApp, fake: StripeFake, user: TestAccount, amount: number) {
   const response = await t.fetch("/api/v1/credits/checkout", { key: user.key, body: { amount } });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generationCost } from "../../src/core/pricing.js";
-import { expectLedgerBalanced, readSse, startTestApp, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, ledgerOf, readSse, startTestApp, type TestApp } from "../helpers/app.js";
 import { chatBody, TEST_CATALOG } from "../helpers/catalogs.js";
 
 /** Admission (credit holds, 402s), settlement and the ledger, seen through the REST API. */
@@ -37,11 +37,7 @@ describe("billing of completions", () => {
   it("debits each generation's cost as one usage entry that references it", async () => {
     const user = await t.account({ credits: "1" });
     const body = (await (await complete(user.key, chatBody("test/chat", { provider: { order: ["alpha"] } }))).json()) as any;
-    await t.app.credits.flush();
-    const entries = await t.app.db.sql.query<{ kind: string; amount: bigint; reference: string; description: string }>(
-      "select kind, amount, reference, description from ledger_entry where account_id = $1 order by id",
-      [user.accountId],
-    );
+    const entries = await ledgerOf(t.app, user.accountId);
     expect(entries).toEqual([
       { kind: "grant", amount: 1_000_000_000_000n, reference: expect.stringMatching(/^grant:/), description: "test credits" },
       { kind: "usage", amount: -31_000_000n, reference: body.id, description: "test/chat via alpha" },

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AutoTopUpService } from "../../src/billing/auto-top-up.service.js";
 import { parseUsd } from "../../src/billing/money.js";
 import { createStripeClient } from "../../src/billing/stripe-client.js";
-import { expectLedgerBalanced, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, ledgerOf, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
 import { chatBody, TEST_CATALOG } from "../helpers/catalogs.js";
-import { buyCredits, deliver, ledgerOf, startStripeFake, stripeEnv, type Json, type StripeFake } from "../helpers/stripe-fake.js";
+import { buyCredits, deliver, startStripeFake, stripeEnv, type Json, type StripeFake } from "../helpers/stripe-fake.js";
 
 const usd = parseUsd;
 
@@ -142,7 +142,7 @@ describe("auto top-up", () => {
     const credited = await deliver(t, fake.event("payment_intent.succeeded", intent));
     expect(await credited.json()).toMatchObject({ result: "credited" });
     expect(await (await deliver(t, fake.event("payment_intent.succeeded", intent))).json()).toMatchObject({ result: "duplicate" });
-    const entries = (await ledgerOf(t, user.accountId)).filter((e) => e.reference === intent.id);
+    const entries = (await ledgerOf(t.app, user.accountId)).filter((e) => e.reference === intent.id);
     expect(entries).toEqual([
       { kind: "auto_top_up", amount: usd("21.1"), reference: intent.id, description: "Auto top-up: $20.00 + $1.10 platform fee, paid through Stripe" },
       { kind: "purchase_fee", amount: -usd("1.1"), reference: intent.id, description: "Platform fee on $20.00 of credits" },
@@ -233,7 +233,7 @@ describe("auto top-up", () => {
     };
     expect(await (await deliver(t, fake.event("payment_intent.payment_failed", intent))).json()).toMatchObject({ result: "recorded" });
     expect(await settings(user)).toMatchObject({ status: "active", consecutive_failures: 2, last_error: "Your card has insufficient funds. (insufficient_funds)" });
-    expect((await ledgerOf(t, user.accountId)).filter((e) => e.kind === "auto_top_up")).toEqual([]);
+    expect((await ledgerOf(t.app, user.accountId)).filter((e) => e.kind === "auto_top_up")).toEqual([]);
     await expectLedgerBalanced(t.app, user.accountId);
   });
 });

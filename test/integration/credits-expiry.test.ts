@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreditExpiry } from "../../src/billing/credit-expiry.service.js";
 import { postLedgerEntry } from "../../src/billing/ledger.js";
 import { parseUsd } from "../../src/billing/money.js";
-import { expectLedgerBalanced, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, ledgerOf, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
 import { TEST_CATALOG } from "../helpers/catalogs.js";
-import { buyCredits, ledgerOf, startStripeFake, stripeEnv, type StripeFake } from "../helpers/stripe-fake.js";
+import { buyCredits, startStripeFake, stripeEnv, type StripeFake } from "../helpers/stripe-fake.js";
 
 const usd = parseUsd;
 const MONTH_MS = 31 * 24 * 3600 * 1000;
@@ -34,7 +34,7 @@ describe("expiry of purchased credits", () => {
   };
   const use = (user: TestAccount, amount: string, n: number) =>
     postLedgerEntry(t.app.db.sql, { accountId: user.accountId, kind: "usage", amount: -usd(amount), reference: `gen-${user.accountId}-${n}`, description: "test usage" });
-  const expiries = async (user: TestAccount) => (await ledgerOf(t, user.accountId)).filter((e) => e.kind === "expiry");
+  const expiries = async (user: TestAccount) => (await ledgerOf(t.app, user.accountId)).filter((e) => e.kind === "expiry");
 
   it("expires what is left of a year-old purchase after usage ate the oldest credits first, exactly once", async () => {
     const user = await t.account({ credits: "0" });

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUsd } from "../../src/billing/money.js";
-import { expectLedgerBalanced, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, ledgerOf, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
 import { chatBody, TEST_CATALOG } from "../helpers/catalogs.js";
 import {
   buyCredits,
   deliver,
   FAKE_WEBHOOK_SECRET,
-  ledgerOf,
   signPayload,
   startStripeFake,
   stripeEnv,
@@ -101,7 +100,7 @@ describe("buying credits through Stripe", () => {
       stripe_payment_intent_id: null,
     });
     // Nothing is credited before Stripe says the payment went through.
-    expect(await ledgerOf(t, user.accountId)).toEqual([]);
+    expect(await ledgerOf(t.app, user.accountId)).toEqual([]);
     await expectLedgerBalanced(t.app, user.accountId);
   });
 
@@ -161,7 +160,7 @@ describe("buying credits through Stripe", () => {
     const second = await deliver(t, fake.event("payment_intent.succeeded", intent));
     expect(await second.json()).toMatchObject({ received: true, result: "duplicate" });
 
-    expect(await ledgerOf(t, user.accountId)).toEqual([
+    expect(await ledgerOf(t.app, user.accountId)).toEqual([
       { kind: "purchase", amount: usd("10.8"), reference: intent.id, description: "Credits bought: $10.00 + $0.80 platform fee, paid through Stripe" },
       { kind: "purchase_fee", amount: -usd("0.8"), reference: intent.id, description: "Platform fee on $10.00 of credits" },
     ]);
@@ -212,7 +211,7 @@ describe("buying credits through Stripe", () => {
       const events = [fake.event("checkout.session.completed", session), fake.event("payment_intent.succeeded", intent)];
       await order(events);
     }
-    const entries = await ledgerOf(t, user.accountId);
+    const entries = await ledgerOf(t.app, user.accountId);
     expect(entries.map((e) => [e.kind, e.amount, e.reference])).toEqual(
       intents.flatMap((id) => [
         ["purchase", usd("21.1"), id],
@@ -231,7 +230,7 @@ describe("buying credits through Stripe", () => {
     const results = [];
     for (let i = 0; i < 3; i++) results.push((await (await deliver(t, {}, { body, signature })).json()).result);
     expect(results).toEqual(["credited", "duplicate", "duplicate"]);
-    expect((await ledgerOf(t, user.accountId)).map((e) => e.kind)).toEqual(["purchase", "purchase_fee"]);
+    expect((await ledgerOf(t.app, user.accountId)).map((e) => e.kind)).toEqual(["purchase", "purchase_fee"]);
     expect((await expectLedgerBalanced(t.app, user.accountId)).balance).toBe(usd("5"));
   });
 
@@ -257,7 +256,7 @@ describe("buying credits through Stripe", () => {
       expect(error.message).toMatch(/Stripe-Signature/);
       expect(error.message).not.toContain(FAKE_WEBHOOK_SECRET);
     }
-    expect(await ledgerOf(t, user.accountId)).toEqual([]);
+    expect(await ledgerOf(t.app, user.accountId)).toEqual([]);
     expect((await purchases(user.accountId))[0].status).toBe("pending");
     await expectLedgerBalanced(t.app, user.accountId);
   });
@@ -293,7 +292,7 @@ describe("buying credits through Stripe", () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ received: true, event_id: event.id, result: "ignored" });
     }
-    expect(await ledgerOf(t, user.accountId)).toEqual([]);
+    expect(await ledgerOf(t.app, user.accountId)).toEqual([]);
     await expectLedgerBalanced(t.app, user.accountId);
   });
 
@@ -303,7 +302,7 @@ describe("buying credits through Stripe", () => {
     const session = { ...fake.sessions.get(data.session_id)!, status: "expired" };
     expect(await (await deliver(t, fake.event("checkout.session.expired", session))).json()).toMatchObject({ result: "recorded" });
     expect((await purchases(user.accountId))[0].status).toBe("expired");
-    expect(await ledgerOf(t, user.accountId)).toEqual([]);
+    expect(await ledgerOf(t.app, user.accountId)).toEqual([]);
     await expectLedgerBalanced(t.app, user.accountId);
   });
 });

@@ -4,9 +4,9 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountDocument, BalanceChangedDocument, MeDocument, PurchaseCreditsDocument, SetAutoTopUpDocument } from "../generated/graphql.js";
-import { expectLedgerBalanced, startTestApp, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, ledgerOf, startTestApp, type TestApp } from "../helpers/app.js";
 import { TEST_CATALOG } from "../helpers/catalogs.js";
-import { buyCredits, deliver, ledgerOf, startStripeFake, stripeEnv, type StripeFake } from "../helpers/stripe-fake.js";
+import { buyCredits, deliver, startStripeFake, stripeEnv, type StripeFake } from "../helpers/stripe-fake.js";
 
 let t: TestApp;
 
@@ -46,7 +46,7 @@ describe("buying credits and auto top-up over GraphQL", () => {
       await balances.return!();
       const account = await gql(AccountDocument, {}, user.key);
       expect(account.data!.account.credits).toEqual({ totalCredits: "10", totalUsage: "0", balance: "10" });
-      expect((await ledgerOf(t, user.accountId)).map((e) => [e.kind, e.amount])).toEqual([
+      expect((await ledgerOf(t.app, user.accountId)).map((e) => [e.kind, e.amount])).toEqual([
         ["purchase", 10_800_000_000_000n],
         ["purchase_fee", -800_000_000_000n],
       ]);

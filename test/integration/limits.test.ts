@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectLedgerBalanced, startTestApp, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, ledgerOf, startTestApp, type TestApp } from "../helpers/app.js";
 import { chatBody, TEST_CATALOG } from "../helpers/catalogs.js";
 
 /** Free-model quotas and the balance-based rate limit, counted in PostgreSQL (or Redis when configured). */
@@ -74,10 +74,7 @@ describe("request limits", () => {
 
   it("gives each new account its sign-up allowance as its own ledger entry", async () => {
     const { account } = await t.app.accounts.createAccount({ email: `new-${Date.now()}@test.local` });
-    const entries = await t.app.db.sql.query<{ kind: string; amount: bigint; reference: string; description: string }>(
-      "select kind, amount, reference, description from ledger_entry where account_id = $1",
-      [account.id],
-    );
+    const entries = await ledgerOf(t.app, account.id);
     expect(entries).toEqual([{ kind: "grant", amount: 250_000_000_000n, reference: `signup:${account.id}`, description: "Free allowance for new accounts" }]);
     await expectLedgerBalanced(t.app, account.id);
   });
