@@ -31,11 +31,9 @@ export function registerActivityRoutes(app: FastifyInstance, deps: ActivityRoute
   app.get("/api/v1/activity", async (request) => {
     const { accountId } = await requireAccount(deps.auth, request, ANY_KEY);
     const q = parseInput(query, request.query, "query parameter");
-    const to = q.date_to ?? new Date().toISOString().slice(0, 10);
-    const from = q.date_from ?? new Date(Date.parse(to) - 29 * 86_400_000).toISOString().slice(0, 10);
     const buckets = await deps.activity.query(accountId, {
-      from,
-      to,
+      from: q.date_from,
+      to: q.date_to,
       model: q.model,
       provider: q.provider,
       keyHash: q.api_key_hash,

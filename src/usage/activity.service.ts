@@ -6,9 +6,12 @@ export const ACTIVITY_GROUPS = ["day", "model", "provider", "key"] as const;
 export type ActivityGroup = (typeof ACTIVITY_GROUPS)[number];
 
 export interface ActivityQuery {
-  /** First and last UTC day (YYYY-MM-DD), inclusive. */
-  from: string;
-  to: string;
+  /**
+   * First and last UTC day (YYYY-MM-DD), inclusive. By default the last 30 days: `to` is today (UTC), `from` 29 days
+   * before `to`.
+   */
+  from?: string;
+  to?: string;
   model?: string;
   provider?: string;
   keyHash?: string;
@@ -31,6 +34,11 @@ export interface ActivityBucket {
 /** The longest range one query may cover. */
 export const MAX_ACTIVITY_DAYS = 366;
 
+/** Days in the default range. */
+const DEFAULT_ACTIVITY_DAYS = 30;
+
+const DAY_MS = 86_400_000;
+
 /**
  * Usage by UTC day from the `activity_day` roll-up that every settlement keeps current: requests, tokens and cost,
  * filtered by model, provider and key, optionally broken down by one of them. Reads at most one row per day and
@@ -40,7 +48,9 @@ export class ActivityService {
   constructor(private readonly sql: Sql) {}
 
   async query(accountId: string, q: ActivityQuery): Promise<ActivityBucket[]> {
-    const days = (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 + 1;
+    const to = q.to ?? new Date().toISOString().slice(0, 10);
+    const from = q.from ?? new Date(Date.parse(to) - (DEFAULT_ACTIVITY_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
+    const days = (Date.parse(to) - Date.parse(from)) / DAY_MS + 1;
     if (!(days >= 1)) throw new AppError("invalid_request", "The range is empty: `from` must not be after `to`.");
     if (days > MAX_ACTIVITY_DAYS) throw new AppError("invalid_request", `The range may cover at most ${MAX_ACTIVITY_DAYS} days.`);
     const dimension = { day: null, model: "model", provider: "provider", key: "key_hash" }[q.groupBy];
@@ -53,7 +63,7 @@ export class ActivityService {
           and ($4::text is null or model = $4) and ($5::text is null or provider = $5) and ($6::text is null or key_hash = $6)
         group by day${dimension ? `, ${dimension}` : ""}
         order by day, dimension`,
-      [accountId, q.from, q.to, q.model ?? null, q.provider ?? null, q.keyHash ?? null],
+      [accountId, from, to, q.model ?? null, q.provider ?? null, q.keyHash ?? null],
     );
     return rows.map((row) => ({
       day: row.day,

@@ -17,8 +17,6 @@ import { ActivityGroupEnum } from "../types/enums.type.js";
 import { GenerationConnection, GenerationType, ProviderAttemptType } from "../types/generation.type.js";
 import { CreditTransactionConnection, CreditTransactionType } from "../types/transaction.type.js";
 
-const DAY_MS = 86_400_000;
-
 /** The caller's ledger, generations and activity: an inference key of the account or a dashboard session. */
 @Resolver()
 export class UsageResolver {
@@ -81,11 +79,9 @@ export class UsageResolver {
     @Arg("key", () => String, { nullable: true, description: "A key's hash." }) key?: string,
   ): Promise<ActivityBucketType[]> {
     const { accountId } = requireAccount(ctx);
-    const until = to ?? new Date().toISOString().slice(0, 10);
-    const since = from ?? new Date(Date.parse(until) - 29 * DAY_MS).toISOString().slice(0, 10);
     const buckets = await ctx.services.activity.query(accountId, {
-      from: since,
-      to: until,
+      from: from ?? undefined,
+      to: to ?? undefined,
       model: model ?? undefined,
       provider: provider ?? undefined,
       keyHash: key ? keyHash(key) : undefined,
