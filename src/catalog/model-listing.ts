@@ -45,7 +45,41 @@ export interface ModelFilter {
   sort?: "price" | "context" | "newest" | "name";
 }
 
+/**
+ * The listing of one snapshot, built on first use and kept until the snapshot is dropped: snapshots are replaced,
+ * never changed. Its arrays and entries are shared by every request, so callers never mutate them.
+ */
+interface Listing {
+  /** Every entry, in catalog order. */
+  entries: readonly ListedModel[];
+  byId: ReadonlyMap<string, ListedModel>;
+}
+
+const listings = new WeakMap<CatalogSnapshot, Listing>();
+
 export function listModels(snapshot: CatalogSnapshot, filter: ModelFilter = {}): ListedModel[] {
+  const matching = listingOf(snapshot).entries.filter((entry) => matches(entry, filter));
+  return sortModels(matching, filter.sort);
+}
+
+/** One listed model by id (with a static variant suffix, or none), or null. Costs a map lookup once the snapshot is listed. */
+export function findListedModel(snapshot: CatalogSnapshot, id: string): ListedModel | null {
+  return listingOf(snapshot).byId.get(id) ?? null;
+}
+
+function listingOf(snapshot: CatalogSnapshot): Listing {
+  let listing = listings.get(snapshot);
+  if (!listing) {
+    const entries = buildEntries(snapshot);
+    const byId = new Map<string, ListedModel>();
+    for (const entry of entries) if (!byId.has(entry.id)) byId.set(entry.id, entry);
+    listing = { entries, byId };
+    listings.set(snapshot, listing);
+  }
+  return listing;
+}
+
+function buildEntries(snapshot: CatalogSnapshot): ListedModel[] {
   const listed: ListedModel[] = [];
   for (const model of snapshot.models.values()) {
     for (const variant of listedVariants(model)) {
@@ -66,13 +100,7 @@ export function listModels(snapshot: CatalogSnapshot, filter: ModelFilter = {}):
       });
     }
   }
-  const matching = listed.filter((entry) => matches(entry, filter));
-  return sortModels(matching, filter.sort);
-}
-
-/** One listed model by id (with a static variant suffix, or none), or null. */
-export function findListedModel(snapshot: CatalogSnapshot, id: string): ListedModel | null {
-  return listModels(snapshot, { outputModalities: "all" }).find((entry) => entry.id === id) ?? null;
+  return listed;
 }
 
 function matches(entry: ListedModel, f: ModelFilter): boolean {

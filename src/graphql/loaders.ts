@@ -1,8 +1,7 @@
 import DataLoader from "dataloader";
 import type { KeysService, KeyView } from "../accounts/keys.service.js";
-import { listModels, type ListedModel } from "../catalog/model-listing.js";
+import { findListedModel, type ListedModel } from "../catalog/model-listing.js";
 import type { CatalogPort } from "../core/ports.js";
-import type { CatalogSnapshot } from "../core/types.js";
 import type { Sql } from "../persistence/sql.js";
 import { generationsByIds, type GenerationRow } from "./records/generations.js";
 
@@ -16,7 +15,7 @@ import { generationsByIds, type GenerationRow } from "./records/generations.js";
 export interface Loaders {
   key: DataLoader<string, KeyView | null>;
   generation: DataLoader<string, GenerationRow | null>;
-  /** The listed model (a base id or a static variant) by id, from one catalog listing per operation; null if not listed. */
+  /** The listed model (a base id or a static variant) by id, from the snapshot's cached listing; null if not listed. */
   listedModel(id: string): ListedModel | null;
 }
 
@@ -31,8 +30,6 @@ export interface LoaderDeps {
  * batching within one event still applies.
  */
 export function createLoaders(deps: LoaderDeps, options: { cache: boolean } = { cache: true }): Loaders {
-  // The listing is rebuilt only when the catalog's snapshot is replaced (it is immutable until then).
-  let listing: { snapshot: CatalogSnapshot; byId: Map<string, ListedModel> } | null = null;
   return {
     key: new DataLoader(
       byAccount((accountId, hashes) => deps.keys.getMany(accountId, hashes), (key) => key.hash),
@@ -42,13 +39,7 @@ export function createLoaders(deps: LoaderDeps, options: { cache: boolean } = { 
       byAccount((accountId, ids) => generationsByIds(deps.sql, accountId, ids), (row) => row.id),
       { cache: options.cache },
     ),
-    listedModel(id) {
-      const snapshot = deps.catalog.snapshot();
-      if (listing?.snapshot !== snapshot) {
-        listing = { snapshot, byId: new Map(listModels(snapshot, { outputModalities: "all" }).map((entry) => [entry.id, entry])) };
-      }
-      return listing.byId.get(id) ?? null;
-    },
+    listedModel: (id) => findListedModel(deps.catalog.snapshot(), id),
   };
 }
 
