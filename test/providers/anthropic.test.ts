@@ -4,6 +4,7 @@ import type { ChatMessage, EndpointInfo, UpstreamEvent } from "../../src/core/ty
 import { AnthropicAdapter, messagesUrl } from "../../src/providers/anthropic.js";
 import { messagesRequestBody } from "../../src/providers/anthropic-wire.js";
 import { anthropicError, readTranscript, startAnthropicServer } from "../helpers/anthropic-server.js";
+import { rejection } from "../helpers/rejection.js";
 import { closedPortUrl, type RecordedRequest, type SimulationInput, type UpstreamReply } from "../helpers/upstream-server.js";
 import { describeAdapterConformance } from "./adapter.case.js";
 import { endpointInfo, providerInfo, upstreamCall } from "./fixtures.js";
@@ -84,16 +85,6 @@ describe("anthropic adapter", () => {
     return all;
   };
   const lastRequest = () => upstream.server.requests[upstream.server.requests.length - 1];
-  const caught = (promise: Promise<unknown>) =>
-    promise.then(
-      () => {
-        throw new Error("expected a rejection");
-      },
-      (error: unknown) => {
-        expect(error).toBeInstanceOf(AppError);
-        return error as AppError;
-      },
-    );
 
   describe("the request sent", () => {
     it("posts a rich OpenAI request to <baseUrl>/v1/messages as this exact Messages body, with the key and version headers", async () => {
@@ -342,7 +333,7 @@ describe("anthropic adapter", () => {
       const endpoint = upstream.endpoint(() => readTranscript("error-mid-stream.stream.http"));
       const iterator = (await send(endpoint, { stream: true }))[Symbol.asyncIterator]();
       const seen: UpstreamEvent[] = [];
-      const error = await caught(
+      const error = await rejection(
         (async () => {
           for (let step = await iterator.next(); !step.done; step = await iterator.next()) seen.push(step.value);
         })(),
@@ -356,7 +347,7 @@ describe("anthropic adapter", () => {
 
     it("a 529 overloaded: provider_unavailable, retryable, with Anthropic's body kept", async () => {
       const endpoint = upstream.endpoint(() => readTranscript("overloaded.http"));
-      const error = await caught(send(endpoint, { stream: true }));
+      const error = await rejection(send(endpoint, { stream: true }));
       expect(error.code).toBe("provider_unavailable");
       expect(error.spec.retryable).toBe(true);
       expect(error.metadata).toEqual({
@@ -368,7 +359,7 @@ describe("anthropic adapter", () => {
 
     it("a 400 prompt too long: context_length_exceeded, not retryable, with Anthropic's message", async () => {
       const endpoint = upstream.endpoint(() => readTranscript("prompt-too-long.http"));
-      const error = await caught(send(endpoint, { stream: true }));
+      const error = await rejection(send(endpoint, { stream: true }));
       expect(error.code).toBe("context_length_exceeded");
       expect(error.spec.retryable).toBe(false);
       expect(error.message).toBe("prompt is too long: 208310 tokens > 200000 maximum");
@@ -377,14 +368,14 @@ describe("anthropic adapter", () => {
 
     it("a 400 where input and max_tokens exceed the context limit: context_length_exceeded", async () => {
       const endpoint = upstream.endpoint(() => readTranscript("context-limit.http"));
-      const error = await caught(send(endpoint, { stream: false }));
+      const error = await rejection(send(endpoint, { stream: false }));
       expect(error.code).toBe("context_length_exceeded");
       expect(error.message).toContain("exceed context limit");
     });
 
     it("a 429 with retry-after: upstream_rate_limited, retrying after that many seconds", async () => {
       const endpoint = upstream.endpoint(() => readTranscript("rate-limited.http"));
-      const error = await caught(send(endpoint, { stream: true }));
+      const error = await rejection(send(endpoint, { stream: true }));
       expect(error.code).toBe("upstream_rate_limited");
       expect(error.retryAfterMs).toBe(17_000);
       expect(error.metadata).toMatchObject({ provider_name: "Test Provider", provider_code: 429 });
@@ -396,7 +387,7 @@ describe("anthropic adapter", () => {
       const answer = await events(await send(upstream.endpoint(() => withoutStop), { stream: true }));
       expect(answer.at(-1)).toMatchObject({ nativeFinishReason: "end_turn" });
       const beforeDelta = { ...full, body: full.body.slice(0, full.body.indexOf("event: message_delta")) };
-      const error = await caught(events(await send(upstream.endpoint(() => beforeDelta), { stream: true })));
+      const error = await rejection(events(await send(upstream.endpoint(() => beforeDelta), { stream: true })));
       expect(error.code).toBe("provider_error");
       expect(error.message).toBe("Test Provider ended the stream before the answer was complete.");
     });
@@ -407,7 +398,7 @@ describe("anthropic adapter", () => {
       const endpoint = upstream.endpoint({});
       const before = upstream.server.requests.length;
       const messages: ChatMessage[] = [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/svg+xml,<svg/>" } }] }];
-      const error = await caught(send(endpoint, { stream: true, messages }));
+      const error = await rejection(send(endpoint, { stream: true, messages }));
       expect(error.code).toBe("upstream_invalid_request");
       expect(error.message).toBe("An image data URL must be base64-encoded (data:<media type>;base64,<data>).");
       expect(upstream.server.requests.length).toBe(before);
@@ -415,7 +406,7 @@ describe("anthropic adapter", () => {
 
     it("rejects a closed port as provider_error, retryable, naming the refused connection", async () => {
       const endpoint = upstream.endpoint({});
-      const error = await caught(send({ ...endpoint, provider: { ...endpoint.provider, baseUrl: await closedPortUrl() } }, { stream: true }));
+      const error = await rejection(send({ ...endpoint, provider: { ...endpoint.provider, baseUrl: await closedPortUrl() } }, { stream: true }));
       expect(error).toMatchObject({ code: "provider_error", message: "Could not reach Test Provider: connection refused." });
       expect(error.spec.retryable).toBe(true);
     });

@@ -9,6 +9,7 @@ import {
   type SimulationInput,
   type UpstreamReply,
 } from "../helpers/upstream-server.js";
+import { rejection } from "../helpers/rejection.js";
 import { describeAdapterConformance } from "./adapter.case.js";
 import { endpointInfo, providerInfo, upstreamCall } from "./fixtures.js";
 
@@ -147,17 +148,13 @@ describe("openai-compatible adapter", () => {
   it("rejects a closed port as provider_error, retryable, naming the refused connection", async () => {
     const endpoint = upstream.endpoint({});
     const refused = { ...endpoint, provider: { ...endpoint.provider, baseUrl: await closedPortUrl() } };
-    const error = await send(refused, { stream: true }).then(
-      () => null,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(AppError);
+    const error = await rejection(send(refused, { stream: true }));
     expect(error).toMatchObject({
       code: "provider_error",
       message: "Could not reach Test Provider: connection refused.",
       metadata: { provider_name: "Test Provider", provider_code: null, transport: "ECONNREFUSED" },
     });
-    expect((error as AppError).spec.retryable).toBe(true);
+    expect(error.spec.retryable).toBe(true);
   });
 
   it("rejects a provider without a base URL as provider_error without sending anything", async () => {
@@ -280,12 +277,8 @@ describe("openai-compatible adapter", () => {
     // The key straddles the 500th character, where the error's message is cut: its first 20 characters come before.
     const body = `${"x".repeat(475)} key ${key} was rejected`;
     const endpoint = upstream.endpoint(() => ({ status: 401, headers: { "content-type": "text/plain" }, body }), key);
-    const error = await send(endpoint, { stream: false }).then(
-      () => null,
-      (caught: unknown) => caught as AppError,
-    );
-    expect(error).toBeInstanceOf(AppError);
-    const rendered = JSON.stringify({ message: error?.message, metadata: error?.metadata });
+    const error = await rejection(send(endpoint, { stream: false }));
+    const rendered = JSON.stringify({ message: error.message, metadata: error.metadata });
     expect(rendered).not.toContain(key);
     expect(rendered).not.toContain(key.slice(0, 16));
   });
