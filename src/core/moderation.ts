@@ -1,5 +1,6 @@
 import { AppError } from "../errors.js";
 import type { ModerationResult } from "./ports.js";
+import { contentText } from "./tokens.js";
 import type { ChatMessage } from "./types.js";
 
 /**
@@ -16,12 +17,7 @@ export const FLAGGED_EXCERPT_CHARS = 100;
 export function moderationInputs(messages: readonly ChatMessage[]): string[] {
   const inputs: string[] = [];
   for (const message of messages) {
-    const text =
-      typeof message.content === "string"
-        ? message.content
-        : (message.content ?? [])
-            .flatMap((part) => (part.type === "text" && typeof part.text === "string" ? [part.text] : []))
-            .join("\n");
+    const text = contentText(message.content, "\n");
     if (text.trim().length > 0) inputs.push(text);
   }
   return inputs;

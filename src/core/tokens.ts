@@ -60,6 +60,15 @@ function contentTokens(content: string | ContentPart[] | null): number {
   return total;
 }
 
+/**
+ * The text of a message's content: the string itself, or its text parts joined by `separator` (images and other parts
+ * are left out).
+ */
+export function contentText(content: ChatMessage["content"], separator: string): string {
+  if (typeof content === "string") return content;
+  return (content ?? []).flatMap((part) => (part.type === "text" && typeof part.text === "string" ? [part.text] : [])).join(separator);
+}
+
 /** Text of the messages, for prompt logging (accounts that opted in). */
 export function messagesText(messages: readonly ChatMessage[]): string {
   return messages

@@ -1,5 +1,6 @@
 import type { SearchResult } from "./ports.js";
-import type { Annotation, ChatMessage, ContentPart, WebSearchSettings } from "./types.js";
+import { contentText } from "./tokens.js";
+import type { Annotation, ChatMessage, WebSearchSettings } from "./types.js";
 
 /**
  * The web plugin (`plugins: [{id: "web"}]` and `:online`), as pure functions: the query (the last user message), the
@@ -22,7 +23,7 @@ export function searchQuery(messages: readonly ChatMessage[]): string | null {
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i];
     if (message.role !== "user") continue;
-    const text = textOf(message.content).replace(/\s+/g, " ").trim();
+    const text = contentText(message.content, " ").replace(/\s+/g, " ").trim();
     return text.length > 0 ? text.slice(0, MAX_QUERY_CHARS) : null;
   }
   return null;
@@ -82,9 +83,4 @@ function citationSpan(content: string, url: string, number: number): [number, nu
     if (match) return [match.index, match.index + match[0].length];
   }
   return [0, 0];
-}
-
-function textOf(content: string | ContentPart[] | null): string {
-  if (typeof content === "string") return content;
-  return (content ?? []).map((part) => (part.type === "text" && typeof part.text === "string" ? part.text : "")).join(" ");
 }

@@ -1,5 +1,5 @@
 import { reasoningRequest } from "../../core/reasoning.js";
-import { countPromptTokens } from "../../core/tokens.js";
+import { contentText, countPromptTokens } from "../../core/tokens.js";
 import { sleep, untilAborted } from "../../core/sleep.js";
 import type { ChatMessage } from "../../core/types.js";
 import type { WireResponse } from "../openai-wire.js";
@@ -150,7 +150,7 @@ function planAnswer(body: Record<string, unknown>, simulation: Simulation): Plan
   const reply =
     simulation.reply ??
     (last?.role === "tool"
-      ? `The tool returned: ${textOf(last.content)}`
+      ? `The tool returned: ${contentText(last.content, " ")}`
       : `This is a simulated answer from ${String(body.model)}. You said: ${lastUserText(messages) || "nothing"}`);
   // A reasoning model reasons unless told not to; hiding the reasoning (`exclude`) is the gateway's business, not the model's.
   const reasoningParams = reasoningRequest(body);
@@ -245,14 +245,9 @@ function splitArguments(args: string): string[] {
 
 function lastUserText(messages: ChatMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
-    if (messages[i].role === "user") return textOf(messages[i].content).trim();
+    if (messages[i].role === "user") return contentText(messages[i].content, " ").trim();
   }
   return "";
-}
-
-function textOf(content: ChatMessage["content"]): string {
-  if (typeof content === "string") return content;
-  return (content ?? []).map((part) => (part.type === "text" ? String(part.text) : "")).join(" ");
 }
 
 function numberOr(value: unknown, fallback: number): number {
