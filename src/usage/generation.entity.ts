@@ -1,15 +1,9 @@
 import { BigIntType, Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from "@mikro-orm/core";
 import { Account } from "../accounts/account.entity.js";
+import type { AttemptSummary } from "../core/types.js";
 
-/** One provider attempt of a generation, as reported in `provider_responses`. */
-export interface AttemptRecord {
-  provider: string;
-  model: string;
-  endpoint: string;
-  status: number | null;
-  error: string | null;
-  latencyMs: number;
-}
+/** One provider attempt of a generation, stored as the router summarised it and reported in `provider_responses`. */
+export type AttemptRecord = AttemptSummary;
 
 /**
  * The `generation` columns the read APIs (REST `/generation`, GraphQL) select, as `pg` returns them (snake_case,
