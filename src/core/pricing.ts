@@ -31,7 +31,7 @@ export function generationCost(pricing: Pricing, inputs: CostInputs): Money {
   // A cancelled answer (no finish reason) pays for what was generated.
   const chargeTokens =
     inputs.finishReason !== "error" && (inputs.finishReason !== null || usage.completionTokens > 0);
-  let cost = pricing.request + BigInt(inputs.images) * pricing.image + BigInt(inputs.webSearches ?? 0) * pricing.webSearch;
+  let cost = fixedFees(pricing, inputs.images, inputs.webSearches ?? 0);
   if (chargeTokens) {
     const cached = Math.min(usage.cachedTokens, usage.promptTokens);
     const written = Math.min(usage.cacheWriteTokens, usage.promptTokens - cached);
@@ -57,8 +57,12 @@ export function worstCaseCost(endpoint: EndpointInfo, promptTokens: number, maxT
   const output = BigInt(maxOutputTokens(endpoint, promptTokens, maxTokens));
   const inputPrice = p.cacheWrite !== null && p.cacheWrite > p.prompt ? p.cacheWrite : p.prompt;
   const outputPrice = p.reasoning !== null && p.reasoning > p.completion ? p.reasoning : p.completion;
-  const fees = p.request + BigInt(images) * p.image + BigInt(webSearches) * p.webSearch;
-  return fees + BigInt(promptTokens) * inputPrice + output * outputPrice;
+  return fixedFees(p, images, webSearches) + BigInt(promptTokens) * inputPrice + output * outputPrice;
+}
+
+/** The fees that do not depend on tokens: per request, per image and per web search. */
+export function fixedFees(pricing: Pricing, images: number, webSearches: number): Money {
+  return pricing.request + BigInt(images) * pricing.image + BigInt(webSearches) * pricing.webSearch;
 }
 
 /** The largest answer this endpoint may produce for the request: `max_tokens`, else the endpoint's limit, within the context. */

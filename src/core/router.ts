@@ -19,7 +19,7 @@ import type {
   SearchPort,
   SearchResult,
 } from "./ports.js";
-import { generationCost, maxOutputTokens, worstCaseCost } from "./pricing.js";
+import { fixedFees, generationCost, maxOutputTokens, worstCaseCost } from "./pricing.js";
 import { isEffort, reasoningEffortFor, reasoningRequest } from "./reasoning.js";
 import { MAX_MODELS, resolveModel, type ModelTarget } from "./resolve.js";
 import { sleep } from "./sleep.js";
@@ -446,9 +446,8 @@ class Run implements CompletionRun {
     const cheapest = plan.reduce((a, b) => (b.pricing.completion < a.pricing.completion ? b : a));
     const { promptTokens } = prepared;
     const requested = maxOutputTokens(cheapest, promptTokens, this.request.maxTokens);
-    const searchFee = prepared.results.length > 0 ? cheapest.pricing.webSearch : 0n;
-    const fixed =
-      cheapest.pricing.request + BigInt(this.images) * cheapest.pricing.image + searchFee + BigInt(promptTokens) * cheapest.pricing.prompt;
+    const searches = prepared.results.length > 0 ? 1 : 0;
+    const fixed = fixedFees(cheapest.pricing, this.images, searches) + BigInt(promptTokens) * cheapest.pricing.prompt;
     const perToken = cheapest.pricing.completion > 0n ? cheapest.pricing.completion : 1n;
     const affordable = available > fixed ? Number((available - fixed) / perToken) : 0;
     const where = reason === "key_limit" ? "this key's limit" : "your credits";

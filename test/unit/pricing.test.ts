@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generationCost, maxOutputTokens, unitPrice, worstCaseCost, type CostInputs } from "../../src/core/pricing.js";
+import { fixedFees, generationCost, maxOutputTokens, unitPrice, worstCaseCost, type CostInputs } from "../../src/core/pricing.js";
 import type { EndpointInfo, Pricing, ProviderInfo, TokenUsage } from "../../src/core/types.js";
 
 const PRICING: Pricing = {
@@ -262,6 +262,16 @@ describe("worstCaseCost", () => {
       discounted: false,
     });
     expect(full).toBeLessThanOrEqual(worst);
+  });
+});
+
+describe("fixedFees", () => {
+  it("adds the request fee, the image fee per image and the web search fee per search", () => {
+    expect(fixedFees(pricing({ request: 5n, image: 70n, webSearch: 900n }), 2, 1)).toBe(5n + 140n + 900n);
+  });
+
+  it("is the request fee alone without images or searches", () => {
+    expect(fixedFees(pricing({ request: 5n, image: 70n, webSearch: 900n }), 0, 0)).toBe(5n);
   });
 });
 
