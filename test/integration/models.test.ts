@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
-/** The catalog endpoints in OpenRouter's shapes, against the default catalog. */
-describe("GET /api/v1/models", () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ env: { ACME_API_KEY: "sk-acme-test-key-123456" } });
-  });
-  afterAll(() => t?.close());
+/* The catalog endpoints in OpenRouter's shapes, against the default catalog: one app for the file. */
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t?.close());
 
+describe("GET /api/v1/models", () => {
   const models = async (query = "") => {
     const response = await t.fetch(`/api/v1/models${query}`);
     expect(response.status).toBe(200);
@@ -92,12 +92,6 @@ describe("GET /api/v1/models", () => {
 });
 
 describe("GET /api/v1/models/{author}/{slug}/endpoints and /providers", () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t?.close());
-
   it("lists a model's endpoints with prices, quantization, data policy and health", async () => {
     const response = await t.fetch("/api/v1/models/switchyard/sim-small/endpoints");
     expect(response.status).toBe(200);

@@ -2,14 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectLedgerBalanced, startTestApp, type TestApp } from "../helpers/app.js";
 import { chatBody, TEST_CATALOG } from "../helpers/catalogs.js";
 
-/** Account privacy settings (data policy, provider lists, prompt logging) and usage activity. */
-describe("privacy settings: /api/v1/account/privacy", () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ catalog: TEST_CATALOG });
-  });
-  afterAll(() => t?.close());
+/* Account privacy settings (data policy, provider lists, prompt logging) and usage activity: one app for the file. */
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ catalog: TEST_CATALOG });
+});
+afterAll(() => t?.close());
 
+describe("privacy settings: /api/v1/account/privacy", () => {
   const settings = (key: string, body?: unknown) =>
     t.fetch("/api/v1/account/privacy", body === undefined ? { key } : { key, method: "PATCH", body });
   const ask = (key: string, provider: Record<string, unknown>) => t.fetch("/api/v1/chat/completions", { key, body: chatBody("test/chat", { provider }) });
@@ -78,12 +78,6 @@ describe("privacy settings: /api/v1/account/privacy", () => {
 });
 
 describe("usage activity: /api/v1/activity", () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ catalog: TEST_CATALOG });
-  });
-  afterAll(() => t?.close());
-
   it("sums requests, tokens and cost by day, filterable and broken down by model, provider and key", async () => {
     const user = await t.account({ credits: "1" });
     const second = (await t.app.accounts.createKey(user.accountId, { kind: "inference", name: "second" })).plaintext;
