@@ -32,6 +32,7 @@ import type {
   Delta,
   EndpointInfo,
   FinishReason,
+  OutputChunk,
   RunEvent,
   TokenUsage,
   UpstreamEvent,
@@ -246,7 +247,7 @@ class Run implements CompletionRun {
       let event: UpstreamEvent | null = committed.first;
       let roleSent = false;
       let annotated = false;
-      const output = (chunk: { delta: Delta; finishReason: FinishReason | null; nativeFinishReason: string | null }): RunEvent => {
+      const output = (chunk: OutputChunk): RunEvent => {
         // The first chunk the client sees opens with the assistant role.
         const delta = roleSent ? chunk.delta : { role: "assistant" as const, ...chunk.delta };
         roleSent = true;
