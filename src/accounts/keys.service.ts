@@ -103,9 +103,12 @@ export class KeysService {
   }
 }
 
-const SELECT = `select hash, name, label, disabled, "limit", limit_reset, usage, usage_daily, usage_weekly, usage_monthly,
+/** The `KeyCounterColumns` in a select list over `api_key` (period starts as YYYY-MM-DD text, as `currentKeyUsage` compares them). */
+export const KEY_COUNTER_COLUMNS = `"limit", limit_reset, usage, usage_daily, usage_weekly, usage_monthly,
   to_char(usage_day, 'YYYY-MM-DD') as usage_day, to_char(usage_week, 'YYYY-MM-DD') as usage_week,
-  to_char(usage_month, 'YYYY-MM-DD') as usage_month, created_at, updated_at, expires_at, creator_user_id
+  to_char(usage_month, 'YYYY-MM-DD') as usage_month`;
+
+const SELECT = `select hash, name, label, disabled, ${KEY_COUNTER_COLUMNS}, created_at, updated_at, expires_at, creator_user_id
   from api_key`;
 
 /** A key's limit and usage counters as stored (`api_key` columns as `pg` returns them). */

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { KeyAuthenticator } from "../accounts/key-auth.js";
 import { currentKeyUsage } from "../accounts/key-usage.js";
-import { keyCounters, type KeyCounterColumns } from "../accounts/keys.service.js";
-import { usdToNumber } from "../billing/money.js";
+import { KEY_COUNTER_COLUMNS, keyCounters, type KeyCounterColumns } from "../accounts/keys.service.js";
 import type { RateLimits } from "../limits/rate-limits.js";
 import type { Sql } from "../persistence/sql.js";
 import { ANY_KEY, requireKey } from "./auth.js";
+import { keyUsageJson } from "./keys.route.js";
 
 export interface KeyRouteDeps {
   auth: KeyAuthenticator;
@@ -18,9 +18,7 @@ export function registerKeyRoutes(app: FastifyInstance, deps: KeyRouteDeps): voi
   const handler = async (request: FastifyRequest) => {
     const key = await requireKey(deps.auth, request, ANY_KEY);
     const [row] = await deps.sql.query<KeyRow>(
-      `select k.name, k.label, k.kind, k."limit", k.limit_reset, k.usage, k.usage_daily, k.usage_weekly, k.usage_monthly,
-              to_char(k.usage_day, 'YYYY-MM-DD') as usage_day, to_char(k.usage_week, 'YYYY-MM-DD') as usage_week,
-              to_char(k.usage_month, 'YYYY-MM-DD') as usage_month, k.expires_at, k.creator_user_id,
+      `select k.name, k.label, k.kind, ${KEY_COUNTER_COLUMNS}, k.expires_at, k.creator_user_id,
               exists (select 1 from ledger_entry l where l.account_id = k.account_id and l.kind in ('purchase', 'auto_top_up')) as purchased
          from api_key k where k.hash = $1`,
       [key.hash],
@@ -34,18 +32,7 @@ export function registerKeyRoutes(app: FastifyInstance, deps: KeyRouteDeps): voi
       data: {
         name: row.name,
         label: row.label,
-        limit: row.limit === null ? null : usdToNumber(row.limit),
-        limit_reset: row.limit_reset,
-        limit_remaining: usage.limitRemaining === null ? null : usdToNumber(usage.limitRemaining),
-        include_byok_in_limit: false,
-        usage: usdToNumber(usage.usage),
-        usage_daily: usdToNumber(usage.daily),
-        usage_weekly: usdToNumber(usage.weekly),
-        usage_monthly: usdToNumber(usage.monthly),
-        byok_usage: 0,
-        byok_usage_daily: 0,
-        byok_usage_weekly: 0,
-        byok_usage_monthly: 0,
+        ...keyUsageJson({ limit: row.limit, limitReset: row.limit_reset, usage }),
         is_free_tier: !row.purchased,
         is_management_key: row.kind === "management",
         is_provisioning_key: row.kind === "management",

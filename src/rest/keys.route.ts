@@ -120,6 +120,20 @@ export function keyJson(k: KeyView): Record<string, unknown> {
     name: k.name,
     label: k.label,
     disabled: k.disabled,
+    ...keyUsageJson(k),
+    created_at: k.createdAt.toISOString(),
+    updated_at: k.updatedAt?.toISOString() ?? null,
+    expires_at: k.expiresAt?.toISOString() ?? null,
+    creator_user_id: k.creatorUserId,
+  };
+}
+
+/**
+ * A key's limit and usage in OpenRouter's fields (`/keys` and `/key` alike); money in USD. Switchyard has no BYOK:
+ * those counters are always zero.
+ */
+export function keyUsageJson(k: Pick<KeyView, "limit" | "limitReset" | "usage">): Record<string, unknown> {
+  return {
     limit: k.limit === null ? null : usdToNumber(k.limit),
     limit_remaining: k.usage.limitRemaining === null ? null : usdToNumber(k.usage.limitRemaining),
     limit_reset: k.limitReset,
@@ -132,10 +146,6 @@ export function keyJson(k: KeyView): Record<string, unknown> {
     byok_usage_daily: 0,
     byok_usage_weekly: 0,
     byok_usage_monthly: 0,
-    created_at: k.createdAt.toISOString(),
-    updated_at: k.updatedAt?.toISOString() ?? null,
-    expires_at: k.expiresAt?.toISOString() ?? null,
-    creator_user_id: k.creatorUserId,
   };
 }
 
