@@ -4,7 +4,8 @@ import { usdToNumber } from "../billing/money.js";
 import type { CatalogPort } from "../core/ports.js";
 import { AppError } from "../errors.js";
 import type { Sql } from "../persistence/sql.js";
-import type { GenerationMetadataRow } from "../usage/generation.entity.js";
+import { GENERATION_METADATA_COLUMNS, type GenerationMetadataRow } from "../usage/generation.entity.js";
+import { providerName } from "../usage/provider-name.js";
 import { INFERENCE, requireKey } from "./auth.js";
 
 export interface GenerationRouteDeps {
@@ -23,14 +24,11 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: GenerationR
     if (!id) throw new AppError("invalid_request", "The `id` query parameter is required.", { metadata: { param: "id" } });
     await deps.settled(id);
     const [row] = await deps.sql.query<GenerationRow>(
-      `select id, upstream_id, created_at, model, provider, api_type, streamed, cancelled, finish_reason, native_finish_reason,
-              tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, tokens_cache_write, usage_counted, cost,
-              latency_ms, generation_time_ms, attempts, num_search_results, key_hash
-         from generation where id = $1 and account_id = $2`,
+      `select ${GENERATION_METADATA_COLUMNS}, upstream_id, num_search_results from generation where id = $1 and account_id = $2`,
       [id, key.accountId],
     );
     if (!row) throw new AppError("not_found", `Generation ${id} not found.`);
-    const providerName = deps.catalog.snapshot().providers.get(row.provider)?.name ?? row.provider;
+    const catalog = deps.catalog.snapshot();
     const cost = usdToNumber(row.cost);
     return {
       data: {
@@ -38,7 +36,7 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: GenerationR
         upstream_id: row.upstream_id,
         created_at: row.created_at.toISOString(),
         model: row.model,
-        provider_name: providerName,
+        provider_name: providerName(catalog, row.provider),
         api_type: row.api_type === "chat" ? "completions" : "text_completions",
         streamed: row.streamed,
         cancelled: row.cancelled,
@@ -64,7 +62,7 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: GenerationR
         api_key_hash: row.key_hash,
         provider_responses: row.attempts.map((a) => ({
           provider: a.provider,
-          provider_name: deps.catalog.snapshot().providers.get(a.provider)?.name ?? a.provider,
+          provider_name: providerName(catalog, a.provider),
           model: a.model,
           endpoint: a.endpoint,
           status: a.status,

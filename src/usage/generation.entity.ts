@@ -32,6 +32,11 @@ export interface GenerationMetadataRow {
   created_at: Date;
 }
 
+/** The columns of `GenerationMetadataRow`, for a `select` list. */
+export const GENERATION_METADATA_COLUMNS = `id, key_hash, model, provider, api_type, streamed, cancelled, finish_reason,
+  native_finish_reason, tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, tokens_cache_write, usage_counted,
+  cost, latency_ms, generation_time_ms, attempts, created_at`;
+
 /**
  * The usage record of one request: metadata only (times, model, provider, tokens, cost, key, latency). The prompt and
  * completion text are stored only when the account opted in to prompt logging.

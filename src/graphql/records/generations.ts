@@ -1,5 +1,5 @@
 import type { Queryable } from "../../persistence/sql.js";
-import type { GenerationMetadataRow } from "../../usage/generation.entity.js";
+import { GENERATION_METADATA_COLUMNS, type GenerationMetadataRow } from "../../usage/generation.entity.js";
 
 /*
  * Reads of the `generation` table for the GraphQL API: metadata only (the prompt and completion text, stored for
@@ -26,9 +26,7 @@ export interface GenerationPosition {
   id: string;
 }
 
-const COLUMNS = `id, account_id, key_hash, model, provider, api_type, streamed, cancelled, finish_reason, native_finish_reason,
-  tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, tokens_cache_write, usage_counted, cost, latency_ms,
-  generation_time_ms, attempts, created_at,
+const COLUMNS = `${GENERATION_METADATA_COLUMNS}, account_id,
   to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position`;
 
 /**

@@ -1,6 +1,7 @@
 import { GraphQLLocalDate } from "graphql-scalars";
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
 import type { ActivityGroup } from "../../usage/activity.service.js";
+import { providerName } from "../../usage/provider-name.js";
 import { assertOwn, requireAccount } from "../access.js";
 import type { GraphQLContext } from "../context.js";
 import { GenerationFilterInput } from "../inputs/filter.input.js";
@@ -118,9 +119,9 @@ export class GenerationResolver {
   @FieldResolver(() => [ProviderAttemptType], { description: "Every upstream attempt, failed ones included (REST `provider_responses`)." })
   attempts(@Root() generation: GenerationType, @Ctx() ctx: GraphQLContext): ProviderAttemptType[] {
     assertOwn(ctx, generation.accountId);
-    const providers = ctx.services.catalog.snapshot().providers;
+    const catalog = ctx.services.catalog.snapshot();
     return generation.storedAttempts.map((a) =>
-      Object.assign(new ProviderAttemptType(), { ...a, providerName: providers.get(a.provider)?.name ?? a.provider }),
+      Object.assign(new ProviderAttemptType(), { ...a, providerName: providerName(catalog, a.provider) }),
     );
   }
 }
