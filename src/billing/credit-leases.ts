@@ -47,6 +47,11 @@ interface Lease {
   /** The extension in progress: extensions of one lease run one at a time. */
   extending: Promise<unknown>;
   /**
+   * Requests here waiting for an extension: the lease is in use while one waits, however long the database takes.
+   * Counted down in the same step that places the request's hold, so the idle sweep never sees the lease unused between.
+   */
+  extensions: number;
+  /**
    * The database granted less than asked at the last extension: the account is running out, and what this lease
    * keeps in reserve may be what another node needs. A scarce lease gives back its free part whenever a request of
    * it ends, so credits never sit stranded here while another node refuses requests it could serve.
@@ -64,6 +69,8 @@ export class LeasedCredits implements CreditsPort {
   private writes: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private reaper: NodeJS.Timeout | undefined;
+  /** A sweep is running (see `maintain`): a slow one must not overlap the next. */
+  private maintaining = false;
 
   constructor(
     private readonly sql: Sql,
@@ -91,7 +98,7 @@ export class LeasedCredits implements CreditsPort {
       return { ok: false, reason: "negative_balance", available: 0n };
     }
     const lease = this.leaseFor(request.accountId, request.keyHash);
-    // In use from now on: the idle sweep must not return a lease a request is about to extend.
+    // Used now: the idle sweep returns only a lease unused for a while (and none a request waits to extend).
     lease.lastUsed = this.clock.now();
     for (let attempt = 0; attempt < 3; attempt++) {
       const previous = lease.holds.get(request.holdId) ?? 0n;
@@ -103,7 +110,13 @@ export class LeasedCredits implements CreditsPort {
         this.byHold.set(request.holdId, lease);
         return { ok: true };
       }
-      const extension = await this.extend(lease, delta);
+      lease.extensions += 1;
+      let extension: HoldOutcome;
+      try {
+        extension = await this.extend(lease, delta);
+      } finally {
+        lease.extensions -= 1;
+      }
       if (!extension.ok) {
         // What this request could have had: the most the lease could be, less what other requests here use of it.
         const others = lease.held - previous + lease.pending;
@@ -217,6 +230,7 @@ export class LeasedCredits implements CreditsPort {
         lastUsed: now,
         renewedAt: now,
         extending: Promise.resolve(),
+        extensions: 0,
         scarce: false,
       };
       this.leases.set(id, lease);
@@ -279,21 +293,27 @@ export class LeasedCredits implements CreditsPort {
   }
 
   private async maintain(): Promise<void> {
-    const now = this.clock.now();
-    const renew: string[] = [];
-    for (const lease of [...this.leases.values()]) {
-      const idle = lease.holds.size === 0 && lease.pending === 0n && now - lease.lastUsed >= this.settings.idleMs;
-      if (idle) await this.returnLease(lease);
-      else if (lease.granted > 0n && now - lease.renewedAt >= this.settings.ttlMs / 3) {
-        renew.push(lease.id);
-        lease.renewedAt = now;
+    if (this.maintaining) return;
+    this.maintaining = true;
+    try {
+      const now = this.clock.now();
+      const renew: string[] = [];
+      for (const lease of [...this.leases.values()]) {
+        const idle = lease.holds.size === 0 && lease.pending === 0n && lease.extensions === 0 && now - lease.lastUsed >= this.settings.idleMs;
+        if (idle) await this.returnLease(lease);
+        else if (lease.granted > 0n && now - lease.renewedAt >= this.settings.ttlMs / 3) {
+          renew.push(lease.id);
+          lease.renewedAt = now;
+        }
       }
-    }
-    if (renew.length > 0) {
-      await this.sql.query("update credit_hold set expires_at = now() + make_interval(secs => $2::int / 1000.0) where id = any($1::uuid[])", [
-        renew,
-        this.settings.ttlMs,
-      ]);
+      if (renew.length > 0) {
+        await this.sql.query("update credit_hold set expires_at = now() + make_interval(secs => $2::int / 1000.0) where id = any($1::uuid[])", [
+          renew,
+          this.settings.ttlMs,
+        ]);
+      }
+    } finally {
+      this.maintaining = false;
     }
   }
 
@@ -315,8 +335,12 @@ export class LeasedCredits implements CreditsPort {
   }
 
   private async returnLease(lease: Lease): Promise<void> {
-    this.leases.delete(`${lease.accountId}/${lease.keyHash ?? ""}`);
+    // Returned already (the sweep, `retire` and `close` work from snapshots of the leases while they wait for writes);
+    // a new lease may since have taken its place, which is not this one to return.
+    if (this.byId.get(lease.id) !== lease) return;
     this.byId.delete(lease.id);
+    const key = `${lease.accountId}/${lease.keyHash ?? ""}`;
+    if (this.leases.get(key) === lease) this.leases.delete(key);
     if (lease.granted > 0n || lease.holds.size > 0) await this.exclusive(() => this.sql.query("select sy_release_hold($1)", [lease.id]));
   }
 

@@ -51,6 +51,9 @@ function setUp(log: SettlementLog | null = null) {
 const hold = (credits: LeasedCredits, holdId: string, keyHash: string, amount: bigint) =>
   credits.hold({ holdId, accountId: ACCOUNT, keyHash, amount, ttlMs: 60_000 });
 
+/** Lets every queued promise continuation run. */
+const settleDown = () => new Promise((resolve) => setImmediate(resolve));
+
 function generation(id: string, keyHash: string, cost: bigint): GenerationRecord {
   return {
     id,
@@ -107,5 +110,72 @@ describe("credit lease settlement", () => {
     // All the lease has left after the one cost is free for the next request, with no extension.
     expect(await hold(credits, "h2", "k", granted - amount)).toEqual({ ok: true });
     expect(db.count("sy_lease")).toBe(1);
+  });
+});
+
+describe("credit lease maintenance", () => {
+  it("does not return a lease while a request is extending it", async () => {
+    const { db, clock, credits, maintain } = setUp();
+    const openLease = db.gate("sy_lease");
+    const placed = hold(credits, "h1", "k", USD / 1000n);
+    await settleDown();
+    expect(db.count("sy_lease")).toBe(1);
+
+    clock.time += 60_000;
+    await maintain();
+    openLease();
+    expect(await placed).toEqual({ ok: true });
+    await settleDown();
+
+    expect(db.count("sy_release_hold")).toBe(0);
+    expect(credits.inUse(ACCOUNT)).toBe(USD / 1000n);
+  });
+
+  it("does not return a lease twice, nor the lease that replaced it", async () => {
+    const { db, clock, credits, maintain } = setUp();
+    for (const key of ["k1", "k2"]) {
+      expect(await hold(credits, `${key}-h`, key, USD / 1000n)).toEqual({ ok: true });
+      await credits.release(`${key}-h`);
+    }
+    clock.time += 60_000;
+
+    // The sweep returns the first lease and waits for the write; meanwhile the account is retired (both leases
+    // returned) and a new request leases for the second key again.
+    const openRelease = db.gate("sy_release_hold");
+    const sweep = maintain();
+    await settleDown();
+    const retired = credits.retire(ACCOUNT);
+    await settleDown();
+    const placed = hold(credits, "k2-again", "k2", USD / 1000n);
+    openRelease();
+    await Promise.all([sweep, retired]);
+    expect(await placed).toEqual({ ok: true });
+
+    // Each of the two leases went back once, and the new one is still this node's to renew and return.
+    expect(db.count("sy_release_hold")).toBe(2);
+    expect(credits.inUse(ACCOUNT)).toBe(USD / 1000n);
+    await credits.release("k2-again");
+    clock.time += 60_000;
+    await maintain();
+    expect(db.count("sy_release_hold")).toBe(3);
+  });
+
+  it("runs one sweep at a time", async () => {
+    const { db, clock, credits, maintain } = setUp();
+    for (const key of ["k1", "k2"]) {
+      expect(await hold(credits, `${key}-h`, key, USD / 1000n)).toEqual({ ok: true });
+      await credits.release(`${key}-h`);
+    }
+    clock.time += 60_000;
+
+    const openRelease = db.gate("sy_release_hold");
+    const first = maintain();
+    await settleDown();
+    // A second sweep while the first waits for its write leaves at once: the leases are the first one's.
+    expect(await Promise.race([maintain().then(() => "left"), settleDown().then(() => "waiting")])).toBe("left");
+    expect(db.count("sy_release_hold")).toBe(1);
+    openRelease();
+    await first;
+    expect(db.count("sy_release_hold")).toBe(2);
   });
 });
