@@ -6,25 +6,12 @@ import { PICO_PER_USD, type Money } from "./money.js";
 import { applySettlements, generationRow, SettlementBatcher, type QueuedSettlement, type SettlementItem } from "./settlement-batcher.js";
 import type { SettlementLog } from "./settlement-log.js";
 
-/**
- * Credits on the request path without a database round trip in the common case, in the style of telecom online
- * charging. Each node holds a lease per account and key — a credit hold in the database, counted in the account's and
- * key's `held` like any other — and places the holds of its requests against it in memory. When a lease runs short the
- * node extends it (one round trip; the database never grants more than the account has free or the key may spend, so
- * nodes together can never overspend); when it idles the node gives it back. Settlements are applied in batches (see
- * SettlementBatcher) and debited from the lease they were reserved in. A node that dies leaves its leases to expire
- * and be released by the reaper; its logged settlements are replayed at the next start.
- */
-export interface LeaseSettings {
-  /** A lease expires (for the reaper) this long after its last renewal; live nodes renew at a third of it. */
-  ttlMs: number;
-  /** A lease with nothing in it for this long is returned. */
-  idleMs: number;
-  /** The least a lease grows by beyond what a request needs (when the account can spare it). */
-  minExtension: Money;
-}
-
-export const DEFAULT_LEASE_SETTINGS: LeaseSettings = { ttlMs: 60_000, idleMs: 5_000, minExtension: PICO_PER_USD / 100n };
+/** A lease expires (for the reaper) this long after its last renewal; live nodes renew at a third of it. */
+const LEASE_TTL_MS = 60_000;
+/** A lease with nothing in it for this long is returned. */
+const LEASE_IDLE_MS = 5_000;
+/** The least a lease grows by beyond what a request needs (when the account can spare it). */
+const MIN_EXTENSION: Money = PICO_PER_USD / 100n;
 
 /** Where the node learns whether an account's balance is negative, for requests that reserve nothing (free models). */
 export interface BalanceLookup {
@@ -59,6 +46,15 @@ interface Lease {
   scarce: boolean;
 }
 
+/**
+ * Credits on the request path without a database round trip in the common case, in the style of telecom online
+ * charging. Each node holds a lease per account and key — a credit hold in the database, counted in the account's and
+ * key's `held` like any other — and places the holds of its requests against it in memory. When a lease runs short the
+ * node extends it (one round trip; the database never grants more than the account has free or the key may spend, so
+ * nodes together can never overspend); when it idles the node gives it back. Settlements are applied in batches (see
+ * SettlementBatcher) and debited from the lease they were reserved in. A node that dies leaves its leases to expire
+ * and be released by the reaper; its logged settlements are replayed at the next start.
+ */
 export class LeasedCredits implements CreditsPort {
   /** Leases by `account/key`, and by lease id (for settlements coming back from the batcher). */
   private readonly leases = new Map<string, Lease>();
@@ -80,7 +76,6 @@ export class LeasedCredits implements CreditsPort {
     /** Called after each settlement commits, with the account's new balance (live events, auto top-up). */
     private readonly onSettled: (record: GenerationRecord, balance: Money) => void,
     private readonly onError: (error: unknown) => void,
-    private readonly settings: LeaseSettings = DEFAULT_LEASE_SETTINGS,
   ) {
     this.batcher = new SettlementBatcher(
       log,
@@ -106,7 +101,6 @@ export class LeasedCredits implements CreditsPort {
       if (delta <= free(lease)) {
         lease.holds.set(request.holdId, request.amount);
         lease.held += delta;
-        lease.lastUsed = this.clock.now();
         this.byHold.set(request.holdId, lease);
         return { ok: true };
       }
@@ -193,7 +187,7 @@ export class LeasedCredits implements CreditsPort {
 
   /** Renews live leases, returns idle ones and releases expired holds of dead nodes, on timers (unref'd). */
   start(reaperIntervalMs: number): void {
-    const tick = Math.max(250, Math.min(1000, this.settings.ttlMs / 6));
+    const tick = Math.max(250, Math.min(1000, LEASE_TTL_MS / 6));
     this.timer = setInterval(() => this.maintain().catch(this.onError), tick);
     this.timer.unref();
     this.reaper = setInterval(() => this.reap().catch(this.onError), reaperIntervalMs);
@@ -215,8 +209,8 @@ export class LeasedCredits implements CreditsPort {
   }
 
   private leaseFor(accountId: string, keyHash: string | null): Lease {
-    const id = `${accountId}/${keyHash ?? ""}`;
-    let lease = this.leases.get(id);
+    const key = leaseKey(accountId, keyHash);
+    let lease = this.leases.get(key);
     if (!lease) {
       const now = this.clock.now();
       lease = {
@@ -233,7 +227,7 @@ export class LeasedCredits implements CreditsPort {
         extensions: 0,
         scarce: false,
       };
-      this.leases.set(id, lease);
+      this.leases.set(key, lease);
       this.byId.set(lease.id, lease);
     }
     return lease;
@@ -254,12 +248,12 @@ export class LeasedCredits implements CreditsPort {
     const run = lease.extending.then(async (): Promise<HoldOutcome> => {
       // An extension that ran meanwhile may have made room already.
       if (free(lease) >= need) return { ok: true };
-      const min = lease.granted + need - free(lease);
-      const extra = need * 3n > this.settings.minExtension ? need * 3n : this.settings.minExtension;
+      const min = lease.held + lease.pending + need;
+      const extra = need * 3n > MIN_EXTENSION ? need * 3n : MIN_EXTENSION;
       const row = await this.exclusive(async () => {
         const [result] = await this.sql.query<{ outcome: string; amount: bigint; available: bigint }>(
           "select outcome, amount, available from sy_lease($1, $2, $3, $4, $5, $6)",
-          [lease.id, lease.accountId, lease.keyHash, min.toString(), (min + extra).toString(), this.settings.ttlMs],
+          [lease.id, lease.accountId, lease.keyHash, min.toString(), (min + extra).toString(), LEASE_TTL_MS],
         );
         if (result.outcome === "ok") {
           lease.granted = result.amount;
@@ -282,9 +276,8 @@ export class LeasedCredits implements CreditsPort {
     for (const { item, record } of batch) {
       const lease = this.byId.get(item.lease);
       if (lease) {
-        const cost = BigInt(item.cost);
-        lease.pending -= cost;
-        lease.granted -= cost < lease.granted ? cost : lease.granted;
+        lease.pending -= record.cost;
+        lease.granted -= record.cost < lease.granted ? record.cost : lease.granted;
         if (lease.scarce) this.shrink(lease);
       }
       const balance = balances.get(record.accountId);
@@ -299,9 +292,9 @@ export class LeasedCredits implements CreditsPort {
       const now = this.clock.now();
       const renew: string[] = [];
       for (const lease of [...this.leases.values()]) {
-        const idle = lease.holds.size === 0 && lease.pending === 0n && lease.extensions === 0 && now - lease.lastUsed >= this.settings.idleMs;
+        const idle = lease.holds.size === 0 && lease.pending === 0n && lease.extensions === 0 && now - lease.lastUsed >= LEASE_IDLE_MS;
         if (idle) await this.returnLease(lease);
-        else if (lease.granted > 0n && now - lease.renewedAt >= this.settings.ttlMs / 3) {
+        else if (lease.granted > 0n && now - lease.renewedAt >= LEASE_TTL_MS / 3) {
           renew.push(lease.id);
           lease.renewedAt = now;
         }
@@ -309,7 +302,7 @@ export class LeasedCredits implements CreditsPort {
       if (renew.length > 0) {
         await this.sql.query("update credit_hold set expires_at = now() + make_interval(secs => $2::int / 1000.0) where id = any($1::uuid[])", [
           renew,
-          this.settings.ttlMs,
+          LEASE_TTL_MS,
         ]);
       }
     } finally {
@@ -328,7 +321,7 @@ export class LeasedCredits implements CreditsPort {
           // Smaller here first: a request arriving during the write must not take what is being given back. Should
           // the write fail, the database keeps the larger amount, which only this node could spend.
           lease.granted = target;
-          await this.sql.query("select sy_lease($1, $2, $3, $4, $4, $5)", [lease.id, lease.accountId, lease.keyHash, target.toString(), this.settings.ttlMs]);
+          await this.sql.query("select sy_lease($1, $2, $3, $4, $4, $5)", [lease.id, lease.accountId, lease.keyHash, target.toString(), LEASE_TTL_MS]);
         }),
       )
       .catch(this.onError);
@@ -339,7 +332,7 @@ export class LeasedCredits implements CreditsPort {
     // a new lease may since have taken its place, which is not this one to return.
     if (this.byId.get(lease.id) !== lease) return;
     this.byId.delete(lease.id);
-    const key = `${lease.accountId}/${lease.keyHash ?? ""}`;
+    const key = leaseKey(lease.accountId, lease.keyHash);
     if (this.leases.get(key) === lease) this.leases.delete(key);
     if (lease.granted > 0n || lease.holds.size > 0) await this.exclusive(() => this.sql.query("select sy_release_hold($1)", [lease.id]));
   }
@@ -355,6 +348,11 @@ export class LeasedCredits implements CreditsPort {
     this.writes = run.catch(() => undefined);
     return run;
   }
+}
+
+/** The key of `leases`: one lease per account and key. */
+function leaseKey(accountId: string, keyHash: string | null): string {
+  return `${accountId}/${keyHash ?? ""}`;
 }
 
 function free(lease: Lease): Money {
