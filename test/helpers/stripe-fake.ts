@@ -3,7 +3,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
 import { expect } from "vitest";
-import type { TestAccount, TestApp } from "./app.js";
+import { startTestApp, type TestAccount, type TestApp } from "./app.js";
+import { TEST_CATALOG } from "./catalogs.js";
 
 /**
  * A local fake of the slice of Stripe's API that Switchyard calls — customers, Checkout Sessions, PaymentIntents,
@@ -51,8 +52,8 @@ export function signPayload(payload: string, secret: string = FAKE_WEBHOOK_SECRE
   return Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp });
 }
 
-/** Stripe-enabled app settings shared by the credits test files: the SDK talks to the local fake. */
-export function stripeEnv(fake: StripeFake, extra: Record<string, string> = {}): Record<string, string> {
+/** Stripe-enabled app settings: the SDK talks to the local fake. */
+function stripeEnv(fake: StripeFake, extra: Record<string, string> = {}): Record<string, string> {
   return {
     STRIPE_SECRET_KEY: FAKE_STRIPE_KEY,
     STRIPE_WEBHOOK_SECRET: FAKE_WEBHOOK_SECRET,
@@ -65,6 +66,31 @@ export function stripeEnv(fake: StripeFake, extra: Record<string, string> = {}):
     SWITCHYARD_SIGNUP_CREDITS: "0",
     ...extra,
   };
+}
+
+export interface StripeApp {
+  t: TestApp;
+  fake: StripeFake;
+  close(): Promise<void>;
+}
+
+/** Switchyard on the test catalog with Stripe enabled against a fresh local fake, for the credits test files. */
+export async function startStripeApp(extraEnv: Record<string, string> = {}): Promise<StripeApp> {
+  const fake = await startStripeFake();
+  try {
+    const t = await startTestApp({ catalog: TEST_CATALOG, env: stripeEnv(fake, extraEnv) });
+    return {
+      t,
+      fake,
+      async close() {
+        await t.close();
+        await fake.close();
+      },
+    };
+  } catch (error) {
+    await fake.close();
+    throw error;
+  }
 }
 
 /** Delivers an event to the webhook as Stripe does: the exact JSON bytes, signed. */
@@ -87,7 +113,7 @@ export async function buyCredits(t: TestApp, fake: StripeFake, user: TestAccount
   return { checkout: data, ...paid };
 }
 
-export async function startStripeFake(): Promise<StripeFake> {
+async function startStripeFake(): Promise<StripeFake> {
   const idempotent = new Map<string, { status: number; body: Json }>();
   const id = (prefix: string) => `${prefix}_${randomBytes(12).toString("hex")}`;
   const now = () => Math.floor(Date.now() / 1000);

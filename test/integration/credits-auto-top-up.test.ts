@@ -2,23 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AutoTopUpService } from "../../src/billing/auto-top-up.service.js";
 import { parseUsd } from "../../src/billing/money.js";
 import { createStripeClient } from "../../src/billing/stripe-client.js";
-import { expectLedgerBalanced, ledgerOf, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
-import { chatBody, TEST_CATALOG } from "../helpers/catalogs.js";
-import { buyCredits, deliver, startStripeFake, stripeEnv, type Json, type StripeFake } from "../helpers/stripe-fake.js";
+import { expectLedgerBalanced, ledgerOf, type TestAccount, type TestApp } from "../helpers/app.js";
+import { chatBody } from "../helpers/catalogs.js";
+import { buyCredits, deliver, startStripeApp, type Json, type StripeApp, type StripeFake } from "../helpers/stripe-fake.js";
 
 const usd = parseUsd;
 
 describe("auto top-up", () => {
+  let stripe: StripeApp;
   let fake: StripeFake;
   let t: TestApp;
   beforeAll(async () => {
-    fake = await startStripeFake();
-    t = await startTestApp({ catalog: TEST_CATALOG, env: stripeEnv(fake, { DATABASE_POOL_SIZE: "20" }) });
+    stripe = await startStripeApp({ DATABASE_POOL_SIZE: "20" });
+    ({ t, fake } = stripe);
   });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  afterAll(() => stripe?.close());
 
   const settings = async (user: TestAccount) => (await (await t.fetch("/api/v1/credits/auto-top-up", { key: user.key })).json()).data;
   const save = (user: TestAccount, body: unknown) => t.fetch("/api/v1/credits/auto-top-up", { method: "PUT", key: user.key, body });

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreditExpiry } from "../../src/billing/credit-expiry.service.js";
 import { postLedgerEntry } from "../../src/billing/ledger.js";
 import { parseUsd } from "../../src/billing/money.js";
-import { expectLedgerBalanced, ledgerOf, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
-import { TEST_CATALOG } from "../helpers/catalogs.js";
-import { buyCredits, startStripeFake, stripeEnv, type StripeFake } from "../helpers/stripe-fake.js";
+import { expectLedgerBalanced, ledgerOf, type TestAccount, type TestApp } from "../helpers/app.js";
+import { buyCredits, startStripeApp, type StripeApp, type StripeFake } from "../helpers/stripe-fake.js";
 
 const usd = parseUsd;
 const MONTH_MS = 31 * 24 * 3600 * 1000;
@@ -15,16 +14,14 @@ const MONTH_MS = 31 * 24 * 3600 * 1000;
  * real checkout and webhook.
  */
 describe("expiry of purchased credits", () => {
+  let stripe: StripeApp;
   let fake: StripeFake;
   let t: TestApp;
   beforeAll(async () => {
-    fake = await startStripeFake();
-    t = await startTestApp({ catalog: TEST_CATALOG, env: stripeEnv(fake) });
+    stripe = await startStripeApp();
+    ({ t, fake } = stripe);
   });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  afterAll(() => stripe?.close());
 
   /** Buys credits, then pretends the purchase happened `monthsAgo` months ago. Returns the lot's reference. */
   const lot = async (user: TestAccount, amount: number, monthsAgo: number) => {

@@ -7,25 +7,23 @@ import {
   deliver,
   FAKE_WEBHOOK_SECRET,
   signPayload,
-  startStripeFake,
-  stripeEnv,
+  startStripeApp,
   type Json,
+  type StripeApp,
   type StripeFake,
 } from "../helpers/stripe-fake.js";
 
 const usd = parseUsd;
 
 describe("buying credits through Stripe", () => {
+  let stripe: StripeApp;
   let fake: StripeFake;
   let t: TestApp;
   beforeAll(async () => {
-    fake = await startStripeFake();
-    t = await startTestApp({ catalog: TEST_CATALOG, env: stripeEnv(fake) });
+    stripe = await startStripeApp();
+    ({ t, fake } = stripe);
   });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  afterAll(() => stripe?.close());
 
   const checkout = (user: TestAccount, body: unknown) => t.fetch("/api/v1/credits/checkout", { key: user.key, body });
   const purchases = (accountId: string) =>

@@ -4,9 +4,8 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountDocument, BalanceChangedDocument, MeDocument, PurchaseCreditsDocument, SetAutoTopUpDocument } from "../generated/graphql.js";
-import { expectLedgerBalanced, ledgerOf, startTestApp, type TestApp } from "../helpers/app.js";
-import { TEST_CATALOG } from "../helpers/catalogs.js";
-import { buyCredits, deliver, startStripeFake, stripeEnv, type StripeFake } from "../helpers/stripe-fake.js";
+import { expectLedgerBalanced, ledgerOf, type TestApp } from "../helpers/app.js";
+import { buyCredits, deliver, startStripeApp, type StripeApp, type StripeFake } from "../helpers/stripe-fake.js";
 
 let t: TestApp;
 
@@ -16,15 +15,13 @@ async function gql<R, V>(doc: TypedDocumentNode<R, V>, variables: V, key: string
 }
 
 describe("buying credits and auto top-up over GraphQL", () => {
+  let stripe: StripeApp;
   let fake: StripeFake;
   beforeAll(async () => {
-    fake = await startStripeFake();
-    t = await startTestApp({ catalog: TEST_CATALOG, env: stripeEnv(fake) });
+    stripe = await startStripeApp();
+    ({ t, fake } = stripe);
   });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  afterAll(() => stripe?.close());
 
   it("starts a Stripe Checkout with purchaseCredits; the webhook credits the account and balanceChanged says so", async () => {
     const user = await t.account({ credits: "0" });
