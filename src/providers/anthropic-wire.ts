@@ -3,10 +3,17 @@ import type { UpstreamCall } from "../core/ports.js";
 import { reasoningRequest, thinkingBudget } from "../core/reasoning.js";
 import { countTextTokens } from "../core/tokens.js";
 import type { ChatMessage, ContentPart, Delta, ProviderInfo, TokenUsage, ToolCallDelta, UpstreamEvent } from "../core/types.js";
-import { drainInBackground, readAllText } from "../streaming/body.js";
-import { SseParser, type SseEvent } from "../streaming/sse-parser.js";
+import { readAllText } from "../streaming/body.js";
+import type { SseEvent } from "../streaming/sse-parser.js";
 import type { WireResponse } from "./openai-wire.js";
-import { classifyAnthropicError, classifyAnthropicStreamError, readRefusal } from "./upstream-errors.js";
+import { readSseAnswer, type SseTranslator } from "./sse-answer.js";
+import {
+  classifyAnthropicError,
+  classifyAnthropicStreamError,
+  droppedMidAnswer,
+  invalidJsonAnswer,
+  readRefusal,
+} from "./upstream-errors.js";
 
 /**
  * The Anthropic Messages wire format (`POST /v1/messages`, version 2023-06-01): an OpenAI-shaped request translated
@@ -285,7 +292,7 @@ export async function readMessagesResponse(
   if (response.status < 200 || response.status >= 300) throw await readRefusal(response, provider, classifyAnthropicError);
   const contentType = String(response.headers["content-type"] ?? "");
   if (contentType.includes("text/event-stream") || (options.stream && !contentType.includes("application/json"))) {
-    return readMessageStream(response.body, provider, options.hideReasoning);
+    return readSseAnswer(response.body, provider, new MessageStream(provider, options.hideReasoning));
   }
   let text: string;
   try {
@@ -297,9 +304,7 @@ export async function readMessagesResponse(
   try {
     body = JSON.parse(text);
   } catch {
-    throw new AppError("provider_error", `${provider.name} returned a response that is not valid JSON.`, {
-      metadata: { provider_name: provider.name, provider_code: 200 },
-    });
+    throw invalidJsonAnswer(provider);
   }
   const event = messageEvent(body, provider, options.hideReasoning);
   return (async function* () {
@@ -347,42 +352,6 @@ export function messageEvent(body: unknown, provider: ProviderInfo, hideReasonin
   };
 }
 
-async function* readMessageStream(
-  body: AsyncIterable<Uint8Array | string>,
-  provider: ProviderInfo,
-  hideReasoning: boolean,
-): AsyncIterable<UpstreamEvent> {
-  const parser = new SseParser();
-  const stream = new MessageStream(provider, hideReasoning);
-  const reader = body[Symbol.asyncIterator]();
-  try {
-    for (let step = await reader.next(); !step.done; step = await reader.next()) {
-      for (const sse of parser.push(step.value)) {
-        const event = stream.translate(sse);
-        if (event) yield event;
-        if (stream.stopped) {
-          drainInBackground(reader);
-          return;
-        }
-      }
-    }
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    // The answer was complete (stop reason seen) and only `message_stop` was lost: keep it.
-    if (stream.finished) return;
-    throw droppedMidAnswer(provider, error);
-  }
-  for (const sse of parser.end()) {
-    const event = stream.translate(sse);
-    if (event) yield event;
-  }
-  if (!stream.finished) {
-    throw new AppError("provider_error", `${provider.name} ended the stream before the answer was complete.`, {
-      metadata: { provider_name: provider.name, provider_code: null },
-    });
-  }
-}
-
 type BlockKind = "text" | "thinking" | "tool_use" | "other";
 const BLOCK_KINDS = new Map<string, BlockKind>([
   ["text", "text"],
@@ -396,7 +365,7 @@ const BLOCK_KINDS = new Map<string, BlockKind>([
  * the usage reported so far and the stop reason. `translate` turns one server-sent event into at most one upstream
  * event; it throws the classified error of an `error` event.
  */
-class MessageStream {
+class MessageStream implements SseTranslator {
   private readonly blocks = new Map<number, { kind: BlockKind; toolIndex: number }>();
   private tools = 0;
   private usage: RawUsage | null = null;
@@ -555,11 +524,4 @@ class RawUsage {
 
 function count(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
-}
-
-function droppedMidAnswer(provider: ProviderInfo, cause: unknown): AppError {
-  return new AppError("provider_error", `${provider.name} dropped the connection mid-answer.`, {
-    metadata: { provider_name: provider.name, provider_code: null },
-    cause,
-  });
 }

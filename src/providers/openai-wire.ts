@@ -1,9 +1,10 @@
 import { AppError } from "../errors.js";
 import type { UpstreamCall } from "../core/ports.js";
 import type { Delta, ProviderInfo, TokenUsage, ToolCallDelta, UpstreamEvent } from "../core/types.js";
-import { drainInBackground, readAllText } from "../streaming/body.js";
-import { SseParser } from "../streaming/sse-parser.js";
-import { classifyInBandError, readRefusal } from "./upstream-errors.js";
+import { readAllText } from "../streaming/body.js";
+import type { SseEvent } from "../streaming/sse-parser.js";
+import { readSseAnswer, type SseTranslator } from "./sse-answer.js";
+import { classifyInBandError, droppedMidAnswer, invalidJsonAnswer, readRefusal } from "./upstream-errors.js";
 
 /**
  * The OpenAI chat-completions wire format, shared by every adapter that speaks it (`openai-compatible`, and the
@@ -43,15 +44,12 @@ export async function readChatResponse(
 ): Promise<AsyncIterable<UpstreamEvent>> {
   if (response.status < 200 || response.status >= 300) throw await readRefusal(response, provider);
   const contentType = String(response.headers["content-type"] ?? "");
-  if (streamRequested && !contentType.includes("application/json")) return readEventStream(response.body, provider);
+  if (streamRequested && !contentType.includes("application/json")) return readSseAnswer(response.body, provider, new ChunkStream(provider));
   let text: string;
   try {
     text = await readAllText(response.body);
   } catch (error) {
-    throw new AppError("provider_error", `${provider.name} dropped the connection mid-answer.`, {
-      metadata: { provider_name: provider.name, provider_code: null },
-      cause: error,
-    });
+    throw droppedMidAnswer(provider, error);
   }
   const event = parseCompletion(text, provider);
   return (async function* () {
@@ -59,55 +57,39 @@ export async function readChatResponse(
   })();
 }
 
-async function* readEventStream(body: AsyncIterable<Uint8Array | string>, provider: ProviderInfo): AsyncIterable<UpstreamEvent> {
-  const parser = new SseParser();
-  let finished = false;
-  let done = false;
-  const handle = function* (events: ReturnType<SseParser["push"]>): Generator<UpstreamEvent> {
-    for (const sse of events) {
-      if (done) return;
-      const data = sse.data.trim();
-      if (data === "[DONE]") {
-        done = true;
-        return;
-      }
-      if (data.length === 0) continue;
-      let chunk: Record<string, unknown>;
-      try {
-        chunk = JSON.parse(data) as Record<string, unknown>;
-      } catch {
-        // A malformed event is skipped: one bad line must not lose an otherwise good answer.
-        continue;
-      }
-      if (chunk.error !== undefined && chunk.error !== null) throw classifyInBandError(chunk.error, provider);
-      const event = chunkEvent(chunk, provider);
-      if (event.nativeFinishReason) finished = true;
-      yield event;
-    }
-  };
-  const reader = body[Symbol.asyncIterator]();
-  try {
-    for (let step = await reader.next(); !step.done; step = await reader.next()) {
-      yield* handle(parser.push(step.value));
-      if (done) {
-        drainInBackground(reader);
-        return;
-      }
-    }
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    // The answer was complete (finish reason seen) and only the goodbye was lost: keep it.
-    if (finished) return;
-    throw new AppError("provider_error", `${provider.name} dropped the connection mid-answer.`, {
-      metadata: { provider_name: provider.name, provider_code: null },
-      cause: error,
-    });
+/**
+ * The state of one chat-completions stream: whether `[DONE]` or a finish reason arrived. `translate` turns one
+ * server-sent event into an upstream event (none for `[DONE]`, an empty or a malformed event); it throws the classified
+ * error of an in-band error.
+ */
+class ChunkStream implements SseTranslator {
+  stopped = false;
+  private finishReasonSeen = false;
+
+  constructor(private readonly provider: ProviderInfo) {}
+
+  get finished(): boolean {
+    return this.stopped || this.finishReasonSeen;
   }
-  yield* handle(parser.end());
-  if (!done && !finished) {
-    throw new AppError("provider_error", `${provider.name} ended the stream before the answer was complete.`, {
-      metadata: { provider_name: provider.name, provider_code: null },
-    });
+
+  translate(sse: SseEvent): UpstreamEvent | null {
+    const data = sse.data.trim();
+    if (data === "[DONE]") {
+      this.stopped = true;
+      return null;
+    }
+    if (data.length === 0) return null;
+    let chunk: Record<string, unknown>;
+    try {
+      chunk = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      // A malformed event is skipped: one bad line must not lose an otherwise good answer.
+      return null;
+    }
+    if (chunk.error !== undefined && chunk.error !== null) throw classifyInBandError(chunk.error, this.provider);
+    const event = chunkEvent(chunk, this.provider);
+    if (event.nativeFinishReason) this.finishReasonSeen = true;
+    return event;
   }
 }
 
@@ -131,9 +113,7 @@ function parseCompletion(text: string, provider: ProviderInfo): UpstreamEvent {
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new AppError("provider_error", `${provider.name} returned a response that is not valid JSON.`, {
-      metadata: { provider_name: provider.name, provider_code: 200 },
-    });
+    throw invalidJsonAnswer(provider);
   }
   if (body.error !== undefined && body.error !== null) throw classifyInBandError(body.error, provider);
   const choice = Array.isArray(body.choices) ? (body.choices[0] as Record<string, unknown> | undefined) : undefined;

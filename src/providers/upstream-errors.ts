@@ -130,6 +130,28 @@ export async function readRefusal(
   return classify(response.status, text.slice(0, MAX_ERROR_BODY_CHARS), response.headers, provider);
 }
 
+/** The connection broke before the answer was complete: retryable, no upstream status. */
+export function droppedMidAnswer(provider: ProviderInfo, cause: unknown): AppError {
+  return new AppError("provider_error", `${provider.name} dropped the connection mid-answer.`, {
+    metadata: { provider_name: provider.name, provider_code: null },
+    cause,
+  });
+}
+
+/** A stream that closed normally, but before the answer was complete (no end marker, no finish reason). */
+export function endedBeforeComplete(provider: ProviderInfo): AppError {
+  return new AppError("provider_error", `${provider.name} ended the stream before the answer was complete.`, {
+    metadata: { provider_name: provider.name, provider_code: null },
+  });
+}
+
+/** A 200 whose JSON body does not parse. */
+export function invalidJsonAnswer(provider: ProviderInfo): AppError {
+  return new AppError("provider_error", `${provider.name} returned a response that is not valid JSON.`, {
+    metadata: { provider_name: provider.name, provider_code: 200 },
+  });
+}
+
 /** A connection-level failure (refused, reset, DNS, TLS): retryable, no upstream status. */
 export function transportError(error: unknown, provider: ProviderInfo): AppError {
   const code = (error as { code?: string })?.code ?? (error as Error)?.name ?? "unknown";

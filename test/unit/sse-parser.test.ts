@@ -1,4 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { ProviderInfo, UpstreamEvent } from "../../src/core/types.js";
+import { AppError } from "../../src/errors.js";
+import { readMessagesResponse } from "../../src/providers/anthropic-wire.js";
+import { readChatResponse, type WireResponse } from "../../src/providers/openai-wire.js";
 import { SseParser, type SseEvent } from "../../src/streaming/sse-parser.js";
 
 const message = (data: string, extra: Partial<SseEvent> = {}): SseEvent => ({ event: null, data, id: null, ...extra });
@@ -114,5 +118,72 @@ describe("SseParser", () => {
     const parser = new SseParser();
     parser.push("data: a\n\n");
     expect(parser.end()).toEqual([]);
+  });
+});
+
+describe("reading a streamed answer", () => {
+  const provider = { name: "Test Provider", apiKey: null } as ProviderInfo;
+  /** A 200 event stream whose body delivers `chunks` one by one, then ends or, given `cut`, breaks. */
+  const stream = (chunks: string[], cut?: Error): WireResponse => ({
+    status: 200,
+    headers: { "content-type": "text/event-stream" },
+    body: (async function* () {
+      yield* chunks;
+      if (cut) throw cut;
+    })(),
+  });
+  const read = async (events: AsyncIterable<UpstreamEvent>) => {
+    const seen: UpstreamEvent[] = [];
+    try {
+      for await (const event of events) seen.push(event);
+    } catch (error) {
+      return { seen, error };
+    }
+    return { seen, error: undefined };
+  };
+  const openai = async (response: WireResponse) => read(await readChatResponse(response, provider, true));
+  const anthropic = async (response: WireResponse) => read(await readMessagesResponse(response, provider, { stream: true, hideReasoning: false }));
+  const chunk = (content: string, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: "gen-1", choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
+  const messageEvent = (type: string, fields: Record<string, unknown> = {}) => `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`;
+  const textDelta = (text: string) => messageEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text } });
+
+  it("OpenAI: stops at the first [DONE] (data trimmed), also mid-chunk, and skips events without data", async () => {
+    const { seen, error } = await openai(stream([chunk("A") + "data: \n\n" + "data:  [DONE] \n\n" + chunk("B"), chunk("C")]));
+    expect(error).toBeUndefined();
+    expect(seen.map((event) => event.delta?.content)).toEqual(["A"]);
+  });
+
+  it("OpenAI: a stream that ends, or breaks, before [DONE] is complete only after a finish reason", async () => {
+    expect(await openai(stream([chunk("A"), chunk("", "stop")]))).toMatchObject({ seen: [{}, { nativeFinishReason: "stop" }], error: undefined });
+    expect((await openai(stream([chunk("A"), chunk("", "stop")], new Error("reset")))).error).toBeUndefined();
+    const ended = await openai(stream([chunk("A")]));
+    expect(ended.error).toBeInstanceOf(AppError);
+    expect(ended.error).toMatchObject({ code: "provider_error", message: "Test Provider ended the stream before the answer was complete." });
+    const broken = await openai(stream([chunk("A")], new Error("reset")));
+    expect(broken.seen).toHaveLength(1);
+    expect(broken.error).toMatchObject({ code: "provider_error", message: "Test Provider dropped the connection mid-answer." });
+  });
+
+  it("Anthropic: stops at message_stop, also mid-chunk", async () => {
+    const { seen, error } = await anthropic(
+      stream([textDelta("A") + messageEvent("message_delta", { delta: { stop_reason: "end_turn" } }) + messageEvent("message_stop") + textDelta("B"), textDelta("C")]),
+    );
+    expect(error).toBeUndefined();
+    expect(seen.map((event) => event.delta?.content ?? event.nativeFinishReason)).toEqual(["A", "end_turn"]);
+  });
+
+  it("Anthropic: a stream that ends, or breaks, before message_stop is complete only after a stop reason", async () => {
+    const stopped = messageEvent("message_delta", { delta: { stop_reason: "end_turn" } });
+    expect((await anthropic(stream([textDelta("A"), stopped]))).error).toBeUndefined();
+    expect((await anthropic(stream([textDelta("A"), stopped], new Error("reset")))).error).toBeUndefined();
+    expect((await anthropic(stream([textDelta("A")]))).error).toMatchObject({
+      code: "provider_error",
+      message: "Test Provider ended the stream before the answer was complete.",
+    });
+    expect((await anthropic(stream([textDelta("A")], new Error("reset")))).error).toMatchObject({
+      code: "provider_error",
+      message: "Test Provider dropped the connection mid-answer.",
+    });
   });
 });
