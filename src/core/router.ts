@@ -101,6 +101,17 @@ export interface CompletionRun extends AsyncIterable<RunEvent> {
   readonly created: number;
 }
 
+/**
+ * Runs a completion to its end and returns its result: what the non-streamed front doors answer with. A run that
+ * ended without a result (the client went away) is `cancelled`.
+ */
+export async function finalResult(run: CompletionRun): Promise<CompletionResult> {
+  let result: CompletionResult | null = null;
+  for await (const event of run) if (event.type === "done") result = event.result;
+  if (!result) throw new AppError("cancelled");
+  return result;
+}
+
 /** Each endpoint is tried at most this often per request. */
 const ATTEMPTS_PER_ENDPOINT = 2;
 /** The router waits at most this long for a `Retry-After` before giving up on an endpoint for this request. */

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ServerResponse } from "node:http";
 import type { KeyAuthenticator } from "../accounts/key-auth.js";
-import type { CompletionRouter, CompletionRun } from "../core/router.js";
-import type { ApiType, CompletionResult, RunEvent } from "../core/types.js";
-import { AppError, errorBody, toAppError } from "../errors.js";
+import { finalResult, type CompletionRouter, type CompletionRun } from "../core/router.js";
+import type { ApiType, RunEvent } from "../core/types.js";
+import { errorBody, toAppError } from "../errors.js";
 import { INFERENCE, requireKey } from "./auth.js";
 import { parseCompletionRequest } from "../core/completion-request.js";
 import { errorHeaders } from "./error-handler.js";
@@ -42,9 +42,7 @@ async function handle(deps: CompletionsRouteDeps, request: FastifyRequest, reply
 }
 
 async function respondWhole(reply: FastifyReply, run: CompletionRun, apiType: ApiType): Promise<unknown> {
-  let result: CompletionResult | null = null;
-  for await (const event of run) if (event.type === "done") result = event.result;
-  if (!result) throw new AppError("cancelled");
+  const result = await finalResult(run);
   return reply.header(OVERHEAD_HEADER, overheadMs(reply, run)).send(completionJson(apiType, result));
 }
 

@@ -1,7 +1,6 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import { parseCompletionRequest } from "../../core/completion-request.js";
-import type { CompletionResult } from "../../core/types.js";
-import { AppError } from "../../errors.js";
+import { finalResult } from "../../core/router.js";
 import { assertOwn, requireCaller } from "../access.js";
 import { CompletionStream } from "../completion-stream.js";
 import type { GraphQLContext } from "../context.js";
@@ -27,10 +26,7 @@ export class CompletionResolver {
     const caller = await requireCaller(ctx);
     const request = parseCompletionRequest(completionBody(input, false), "chat");
     const run = await ctx.services.router.start(request, caller, ctx.signal);
-    let result: CompletionResult | null = null;
-    for await (const event of run) if (event.type === "done") result = event.result;
-    if (!result) throw new AppError("cancelled");
-    return CompletionType.from(result, caller.accountId);
+    return CompletionType.from(await finalResult(run), caller.accountId);
   }
 
   @FieldResolver(() => GenerationType, {
