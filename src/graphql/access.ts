@@ -1,6 +1,6 @@
 import type { Caller } from "../core/types.js";
 import { AppError } from "../errors.js";
-import type { GraphQLContext } from "./context.js";
+import type { GraphQLContext, Principal } from "./context.js";
 
 /*
  * Who may do what on GraphQL — the same rules as the REST routes:
@@ -10,35 +10,29 @@ import type { GraphQLContext } from "./context.js";
  * Every resolver that touches account data goes through one of these, and reads only the account they return.
  */
 
-/** The account an operation acts for, and how it proved it. */
+/** The account an operation acts for, and who signed in. */
 export interface AccountAccess {
   accountId: string;
-  /** The inference key's hash, or null for a session. */
-  keyHash: string | null;
   /** The signed-in user, or null for a key. */
   userId: string | null;
 }
 
 /** An inference key or a session; a management key is FORBIDDEN, no credentials UNAUTHENTICATED. */
 export function requireAccount(ctx: GraphQLContext): AccountAccess {
-  const principal = ctx.principal;
-  if (!principal) throw unauthenticated(ctx);
-  if (principal.kind === "session") return { accountId: principal.session.accountId, keyHash: null, userId: principal.session.userId };
-  if (principal.key.kind !== "inference") {
+  const principal = authenticated(ctx);
+  if (principal.kind === "key" && principal.key.kind !== "inference") {
     throw new AppError("forbidden", "This is a management key: it can only manage API keys. Use an API key or a dashboard session.");
   }
-  return { accountId: principal.key.accountId, keyHash: principal.key.hash, userId: null };
+  return accessOf(principal);
 }
 
 /** A management key or a session (which manage the account's keys); an inference key is FORBIDDEN. */
 export function requireKeyManager(ctx: GraphQLContext): AccountAccess {
-  const principal = ctx.principal;
-  if (!principal) throw unauthenticated(ctx);
-  if (principal.kind === "session") return { accountId: principal.session.accountId, keyHash: null, userId: principal.session.userId };
-  if (principal.key.kind !== "management") {
+  const principal = authenticated(ctx);
+  if (principal.kind === "key" && principal.key.kind !== "management") {
     throw new AppError("forbidden", "Managing API keys needs a management key or a dashboard session.");
   }
-  return { accountId: principal.key.accountId, keyHash: null, userId: null };
+  return accessOf(principal);
 }
 
 /**
@@ -69,16 +63,25 @@ export async function requireCaller(ctx: GraphQLContext): Promise<Caller> {
  * ever loaded for the caller's account, so this failing means a resolver bug; it still fails closed.
  */
 export function assertOwn(ctx: GraphQLContext, accountId: string): void {
-  const principal = ctx.principal;
-  const own = principal ? (principal.kind === "key" ? principal.key.accountId : principal.session.accountId) : null;
+  const own = ctx.principal ? accountIdOf(ctx.principal) : null;
   if (own !== accountId) throw new AppError("forbidden", "This object belongs to another account.");
 }
 
-function unauthenticated(ctx: GraphQLContext): AppError {
-  return new AppError(
+/** The operation's principal; UNAUTHENTICATED without one. */
+function authenticated(ctx: GraphQLContext): Principal {
+  if (ctx.principal) return ctx.principal;
+  throw new AppError(
     "unauthenticated",
     ctx.sessionEnded
       ? "The session has ended. Log in again."
       : "Authenticate with `Authorization: Bearer <API key>` (or the dashboard's session cookie).",
   );
+}
+
+function accessOf(principal: Principal): AccountAccess {
+  return { accountId: accountIdOf(principal), userId: principal.kind === "session" ? principal.session.userId : null };
+}
+
+function accountIdOf(principal: Principal): string {
+  return principal.kind === "key" ? principal.key.accountId : principal.session.accountId;
 }

@@ -176,7 +176,7 @@ function isCompletionStream(document: DocumentNode, operationName: string | null
  * Every GraphQL error carries a literal `extensions.code` from the error registry. Unexpected errors are masked as
  * INTERNAL_SERVER_ERROR so no internal detail reaches a client.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (isAppError(original)) {
     return {

@@ -1,4 +1,4 @@
-import { Ctx, Resolver, Root, Subscription } from "type-graphql";
+import { Resolver, Root, Subscription } from "type-graphql";
 import { requireAccount } from "../access.js";
 import { accountEvents } from "../account-events.js";
 import type { GraphQLContext } from "../context.js";
@@ -21,7 +21,7 @@ export class EventsResolver {
       );
     },
   })
-  balanceChanged(@Root() event: BalanceEventType, @Ctx() _ctx: GraphQLContext): BalanceEventType {
+  balanceChanged(@Root() event: BalanceEventType): BalanceEventType {
     return event;
   }
 
@@ -36,7 +36,7 @@ export class EventsResolver {
       });
     },
   })
-  generationCreated(@Root() generation: GenerationType, @Ctx() _ctx: GraphQLContext): GenerationType {
+  generationCreated(@Root() generation: GenerationType): GenerationType {
     return generation;
   }
 }
