@@ -52,7 +52,7 @@ export class KeysService {
 
   async get(accountId: string, hash: string): Promise<KeyView> {
     const [row] = await this.sql.query<KeyRow>(`${SELECT} where account_id = $1 and kind = 'inference' and hash = $2`, [accountId, hash]);
-    if (!row) throw new AppError("not_found", `No API key with hash ${hash} in this account.`);
+    if (!row) throw keyNotFound(hash);
     return toView(row);
   }
 
@@ -73,8 +73,8 @@ export class KeysService {
     return { key: await this.get(accountId, key.hash), plaintext };
   }
 
+  /** Changes what the patch sets, in one statement; a patch that sets nothing just reads the key. */
   async update(accountId: string, hash: string, patch: KeyPatch): Promise<KeyView> {
-    await this.get(accountId, hash);
     const sets: string[] = [];
     const params: unknown[] = [accountId, hash];
     const set = (column: string, value: unknown) => {
@@ -86,11 +86,15 @@ export class KeysService {
     if (patch.limit !== undefined) set(`"limit"`, patch.limit === null ? null : patch.limit.toString());
     if (patch.limitReset !== undefined) set("limit_reset", patch.limitReset);
     if (patch.expiresAt !== undefined) set("expires_at", patch.expiresAt);
-    if (sets.length > 0) {
-      await this.sql.query(`update api_key set ${sets.join(", ")}, updated_at = now() where account_id = $1 and hash = $2`, params);
-      this.bus.publish("key.changed", { hash });
-    }
-    return this.get(accountId, hash);
+    if (sets.length === 0) return this.get(accountId, hash);
+    const [row] = await this.sql.query<KeyRow>(
+      `update api_key set ${sets.join(", ")}, updated_at = now() where account_id = $1 and kind = 'inference' and hash = $2
+        returning ${COLUMNS}`,
+      params,
+    );
+    if (!row) throw keyNotFound(hash);
+    this.bus.publish("key.changed", { hash });
+    return toView(row);
   }
 
   async delete(accountId: string, hash: string): Promise<void> {
@@ -98,7 +102,7 @@ export class KeysService {
       accountId,
       hash,
     ]);
-    if (rows.length === 0) throw new AppError("not_found", `No API key with hash ${hash} in this account.`);
+    if (rows.length === 0) throw keyNotFound(hash);
     this.bus.publish("key.changed", { hash });
   }
 }
@@ -108,8 +112,13 @@ export const KEY_COUNTER_COLUMNS = `"limit", limit_reset, usage, usage_daily, us
   to_char(usage_day, 'YYYY-MM-DD') as usage_day, to_char(usage_week, 'YYYY-MM-DD') as usage_week,
   to_char(usage_month, 'YYYY-MM-DD') as usage_month`;
 
-const SELECT = `select hash, name, label, disabled, ${KEY_COUNTER_COLUMNS}, created_at, updated_at, expires_at, creator_user_id
-  from api_key`;
+/** The `KeyRow` columns of `api_key`. */
+const COLUMNS = `hash, name, label, disabled, ${KEY_COUNTER_COLUMNS}, created_at, updated_at, expires_at, creator_user_id`;
+const SELECT = `select ${COLUMNS} from api_key`;
+
+function keyNotFound(hash: string): AppError {
+  return new AppError("not_found", `No API key with hash ${hash} in this account.`);
+}
 
 /** A key's limit and usage counters as stored (`api_key` columns as `pg` returns them). */
 export interface KeyCounterColumns {
