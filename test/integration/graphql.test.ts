@@ -158,7 +158,11 @@ describe("GraphQL over HTTP", () => {
       expect((await fails(MeDocument, {}, { key: management })).code).toBe("FORBIDDEN");
       expect((await fails(CreateCompletionDocument, { input: chat("test/chat") }, { key: management })).code).toBe("FORBIDDEN");
       expect((await fails(KeysDocument, {}, { key: a.key })).code).toBe("FORBIDDEN");
-      expect((await ok(KeysDocument, {}, { key: management })).keys.edges.length).toBeGreaterThan(0);
+      const { edges } = (await ok(KeysDocument, {}, { key: management })).keys;
+      expect(edges.length).toBeGreaterThan(0);
+      // Only the account's own keys: no other account's key leaks into the list.
+      const own = (await t.app.db.sql.query<{ hash: string }>("select hash from api_key where account_id = $1", [a.accountId])).map((r) => r.hash);
+      for (const edge of edges) expect(own).toContain(edge.node.hash);
     });
 
     it("accepts the dashboard's session cookie, with its CSRF token on POST", async () => {
