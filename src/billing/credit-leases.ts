@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock, CreditsPort, GenerationRecord, HoldOutcome, HoldRequest } from "../core/ports.js";
 import { AppError } from "../errors.js";
+import type { BalanceSource } from "../limits/rate-limits.js";
 import type { Sql } from "../persistence/sql.js";
 import { PICO_PER_USD, type Money } from "./money.js";
 import { applySettlements, generationRow, SettlementBatcher, type QueuedSettlement, type SettlementItem } from "./settlement-batcher.js";
@@ -12,11 +13,6 @@ const LEASE_TTL_MS = 60_000;
 const LEASE_IDLE_MS = 5_000;
 /** The least a lease grows by beyond what a request needs (when the account can spare it). */
 const MIN_EXTENSION: Money = PICO_PER_USD / 100n;
-
-/** Where the node learns whether an account's balance is negative, for requests that reserve nothing (free models). */
-export interface BalanceLookup {
-  balance(accountId: string): Promise<Money>;
-}
 
 interface Lease {
   id: string;
@@ -35,7 +31,7 @@ interface Lease {
   extending: Promise<unknown>;
   /**
    * Requests here waiting for an extension: the lease is in use while one waits, however long the database takes.
-   * Counted down in the same step that places the request's hold, so the idle sweep never sees the lease unused between.
+   * Counted down in the step that places the request's hold, so the idle sweep never sees the lease unused between.
    */
   extensions: number;
   /**
@@ -71,7 +67,8 @@ export class LeasedCredits implements CreditsPort {
   constructor(
     private readonly sql: Sql,
     log: SettlementLog | null,
-    private readonly balances: BalanceLookup,
+    /** Whether an account's balance is negative, for requests that reserve nothing (free models). */
+    private readonly balances: BalanceSource,
     private readonly clock: Clock,
     /** Called after each settlement commits, with the account's new balance (live events, auto top-up). */
     private readonly onSettled: (record: GenerationRecord, balance: Money) => void,

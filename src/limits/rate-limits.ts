@@ -28,7 +28,7 @@ export interface LimitSettings {
 
 export type CounterBackend = { kind: "postgres"; pool: pg.Pool } | { kind: "redis"; client: Redis };
 
-/** Where the limiter learns an account's balance (kept fresh by settlement events; see BalanceCache). */
+/** An account's balance for the limiter and the credit leases (kept fresh by settlement events; see BalanceCache). */
 export interface BalanceSource {
   balance(accountId: string): Promise<Money>;
 }
