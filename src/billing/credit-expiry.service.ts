@@ -4,7 +4,7 @@ import type { EventBus } from "../events/event-bus.js";
 import type { Queryable, Sql } from "../persistence/sql.js";
 import { postLedgerEntry } from "./ledger.js";
 import { displayUsd } from "./fees.js";
-import type { Money } from "./money.js";
+import { maxMoney, type Money } from "./money.js";
 import type { BillingLog } from "./purchases.service.js";
 
 export interface CreditExpiryDeps {
@@ -146,7 +146,7 @@ async function expireLots(
     const lotAmount = isLot(e) ? e.amount + (fees.get(e.reference!) ?? 0n) : e.amount;
     credits += lotAmount;
     if (!isLot(e) || e.created_at > cutoff || expired.has(`expiry:${e.reference}`)) continue;
-    const left = clamp(credits - debits, 0n, lotAmount > 0n ? lotAmount : 0n);
+    const left = clamp(credits - debits, 0n, maxMoney(lotAmount, 0n));
     balance = await postLedgerEntry(tx, {
       accountId,
       kind: "expiry",

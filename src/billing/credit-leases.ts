@@ -3,7 +3,7 @@ import type { Clock, CreditsPort, GenerationRecord, HoldOutcome, HoldRequest } f
 import { AppError } from "../errors.js";
 import type { BalanceSource } from "../limits/rate-limits.js";
 import type { Sql } from "../persistence/sql.js";
-import { PICO_PER_USD, type Money } from "./money.js";
+import { maxMoney, minMoney, PICO_PER_USD, type Money } from "./money.js";
 import { applySettlements, generationRow, SettlementBatcher, type QueuedSettlement, type SettlementItem } from "./settlement-batcher.js";
 import type { SettlementLog } from "./settlement-log.js";
 
@@ -111,7 +111,7 @@ export class LeasedCredits implements CreditsPort {
       if (!extension.ok) {
         // What this request could have had: the most the lease could be, less what other requests here use of it.
         const others = lease.held - previous + lease.pending;
-        return { ...extension, available: extension.available > others ? extension.available - others : 0n };
+        return { ...extension, available: maxMoney(extension.available - others, 0n) };
       }
     }
     return { ok: false, reason: "credits", available: free(lease) };
@@ -246,7 +246,7 @@ export class LeasedCredits implements CreditsPort {
       // An extension that ran meanwhile may have made room already.
       if (free(lease) >= need) return { ok: true };
       const min = lease.held + lease.pending + need;
-      const extra = need * 3n > MIN_EXTENSION ? need * 3n : MIN_EXTENSION;
+      const extra = maxMoney(need * 3n, MIN_EXTENSION);
       const row = await this.exclusive(async () => {
         const [result] = await this.sql.query<{ outcome: string; amount: bigint; available: bigint }>(
           "select outcome, amount, available from sy_lease($1, $2, $3, $4, $5, $6)",
@@ -260,7 +260,7 @@ export class LeasedCredits implements CreditsPort {
       });
       if (row.outcome !== "ok") {
         const reason = row.outcome === "no_account" ? "credits" : (row.outcome as "negative_balance" | "credits" | "key_limit");
-        return { ok: false, reason, available: row.available > 0n ? row.available : 0n };
+        return { ok: false, reason, available: maxMoney(row.available, 0n) };
       }
       lease.renewedAt = this.clock.now();
       return { ok: true };
@@ -274,7 +274,7 @@ export class LeasedCredits implements CreditsPort {
       const lease = this.byId.get(item.lease);
       if (lease) {
         lease.pending -= record.cost;
-        lease.granted -= record.cost < lease.granted ? record.cost : lease.granted;
+        lease.granted -= minMoney(record.cost, lease.granted);
         if (lease.scarce) this.shrink(lease);
       }
       const balance = balances.get(record.accountId);

@@ -1,5 +1,5 @@
 import { AppError } from "../errors.js";
-import { formatUsd, mulDivRound, parseUsd, usdFromNumber, type Money } from "./money.js";
+import { formatUsd, maxMoney, mulDivRound, parseUsd, usdFromNumber, type Money } from "./money.js";
 
 /** One US cent in picodollars: what a card can be charged is always a whole number of these. */
 export const CENT: Money = 10_000_000_000n;
@@ -26,7 +26,7 @@ export interface PurchaseQuote {
  */
 export function purchaseFee(amount: Money, schedule: Pick<FeeSchedule, "feePpm" | "feeMinimum">): Money {
   const proportional = mulDivRound(amount, schedule.feePpm, 1_000_000n * CENT) * CENT;
-  return proportional > schedule.feeMinimum ? proportional : schedule.feeMinimum;
+  return maxMoney(proportional, schedule.feeMinimum);
 }
 
 export function quotePurchase(amount: Money, schedule: FeeSchedule): PurchaseQuote {

@@ -10,7 +10,6 @@ export type Money = bigint;
 
 export const USD_DECIMALS = 12;
 export const PICO_PER_USD = 10n ** BigInt(USD_DECIMALS);
-export const ZERO: Money = 0n;
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
 

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { PICO_PER_USD, formatUsd, type Money } from "../billing/money.js";
+import { PICO_PER_USD, formatUsd, maxMoney, type Money } from "../billing/money.js";
 import type { Clock, LimitsPort, RequestKind } from "../core/ports.js";
 import type { Caller } from "../core/types.js";
 import { AppError } from "../errors.js";
@@ -88,7 +88,7 @@ export class RateLimits implements LimitsPort {
   async paidRequestsPerSecond(accountId: string): Promise<number> {
     const { paidPerDollar, paidMinimum, paidMaximum } = this.settings;
     const balance = await this.balances.balance(accountId);
-    const dollars = balance > 0n ? balance / PICO_PER_USD : 0n;
+    const dollars = maxMoney(balance, 0n) / PICO_PER_USD;
     const allowed = dollars * BigInt(paidPerDollar);
     return Number(allowed < BigInt(paidMinimum) ? BigInt(paidMinimum) : allowed > BigInt(paidMaximum) ? BigInt(paidMaximum) : allowed);
   }
@@ -130,7 +130,7 @@ export class RateLimits implements LimitsPort {
     throw refused(
       "requests-per-second",
       `Rate limit exceeded: ${allowed} request${allowed === 1 ? "" : "s"} per second for this account (${paidPerDollar} per second for each dollar of ` +
-        `balance; the balance is ${formatUsd(balance > 0n ? balance : 0n)} USD). Add credits to raise it.`,
+        `balance; the balance is ${formatUsd(maxMoney(balance, 0n))} USD). Add credits to raise it.`,
       allowed,
       this.clock.now() + Math.max(result.msBeforeNext, 1),
     );
