@@ -1,4 +1,5 @@
 import type { GenerationRecord } from "../core/ports.js";
+import { sleep } from "../core/sleep.js";
 import type { Sql } from "../persistence/sql.js";
 import type { SettlementLog } from "./settlement-log.js";
 
@@ -64,10 +65,6 @@ export class SettlementBatcher {
     });
   }
 
-  get pending(): number {
-    return this.queue.length + this.inFlight.size;
-  }
-
   private start(): Promise<void> {
     this.running ??= this.drain().finally(() => {
       this.running = null;
@@ -95,7 +92,7 @@ export class SettlementBatcher {
         for (const entry of batch) this.inFlight.delete(entry.record.id);
         this.queue.unshift(...batch);
         this.onError(error);
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[Math.min(failures, RETRY_DELAYS_MS.length - 1)]));
+        await sleep(RETRY_DELAYS_MS[Math.min(failures, RETRY_DELAYS_MS.length - 1)]);
         failures += 1;
       }
     }
