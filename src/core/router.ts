@@ -1,5 +1,5 @@
 import { randomFillSync, randomUUID } from "node:crypto";
-import { formatUsd, type Money } from "../billing/money.js";
+import { formatUsd, maxMoney, type Money } from "../billing/money.js";
 import { AppError, toAppError } from "../errors.js";
 import { AnswerAccumulator } from "../streaming/accumulator.js";
 import { normaliseFinishReason } from "./finish-reason.js";
@@ -417,7 +417,7 @@ class Run implements CompletionRun {
   private async admit(target: ModelTarget, plan: EndpointInfo[], prepared: Prepared): Promise<EndpointInfo[]> {
     const searches = prepared.results.length > 0 ? 1 : 0;
     const worst = (e: EndpointInfo) => worstCaseCost(e, prepared.promptTokens, this.request.maxTokens, this.images, searches);
-    const maxOf = (endpoints: EndpointInfo[]) => endpoints.reduce((max, e) => (worst(e) > max ? worst(e) : max), 0n);
+    const maxOf = (endpoints: EndpointInfo[]) => endpoints.map(worst).reduce(maxMoney, 0n);
     const hold = (amount: Money) =>
       this.deps.credits.hold({
         holdId: this.holdId,
@@ -593,11 +593,10 @@ class Run implements CompletionRun {
         latencyMs: clock.now() - sentAt,
       });
     const prepared = this.prepared!;
-    let waitStarted = performance.now();
+    const waitStarted = performance.now();
     try {
       const adapter = this.deps.adapters.get(endpoint.provider.adapter);
       if (!adapter) throw new AppError("provider_error", `No adapter for ${endpoint.provider.adapter}.`);
-      waitStarted = performance.now();
       const events = await adapter.send({
         endpoint,
         request: prepared.request,
@@ -923,7 +922,7 @@ function hasOutput(delta: Delta): boolean {
 const ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /** `gen-<unix seconds>-<20 random base62 characters>`, like OpenRouter's generation ids. */
-export function generationId(): string {
+function generationId(): string {
   let suffix = "";
   for (let i = 0; i < 20; i++) suffix += ID_ALPHABET[randomByte() % 62];
   return `gen-${Math.floor(Date.now() / 1000)}-${suffix}`;
