@@ -11,7 +11,7 @@ import type { ChatMessage } from "./types.js";
  */
 
 /** The longest excerpt of flagged input an error shows. */
-export const FLAGGED_EXCERPT_CHARS = 100;
+const FLAGGED_EXCERPT_CHARS = 100;
 
 /** One input per message with text: its text, or its text parts joined by newlines. Images and other parts are not judged. */
 export function moderationInputs(messages: readonly ChatMessage[]): string[] {

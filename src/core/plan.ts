@@ -85,7 +85,7 @@ export type RoutingStep =
   | "moderation";
 
 /** The parameters a request sets, by their OpenAI names, for `require_parameters` and the soft preferences. */
-export function sentParameters(request: CompletionRequest): Set<string> {
+function sentParameters(request: CompletionRequest): Set<string> {
   const sent = new Set<string>();
   for (const [name, value] of Object.entries(request.params)) {
     if (value !== undefined && value !== null && ROUTABLE_PARAMETERS.has(name)) sent.add(name);

@@ -13,7 +13,7 @@ import type { EndpointInfo, FinishReason, Pricing, TokenUsage } from "./types.js
  */
 
 /** The prompt-logging discount: accounts that opt in pay 99%. */
-export const LOGGING_DISCOUNT = { numerator: 99n, denominator: 100n };
+const LOGGING_DISCOUNT = { numerator: 99n, denominator: 100n };
 
 export interface CostInputs {
   usage: TokenUsage;

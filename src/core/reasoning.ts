@@ -10,7 +10,7 @@ export const REASONING_EFFORTS = ["max", "xhigh", "high", "medium", "low", "mini
 export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
 
 /** Share of `max_tokens` given to reasoning per effort (OpenRouter's ratios). */
-export const EFFORT_RATIOS: Readonly<Record<Exclude<ReasoningEffort, "none">, number>> = {
+const EFFORT_RATIOS: Readonly<Record<Exclude<ReasoningEffort, "none">, number>> = {
   max: 0.95,
   xhigh: 0.95,
   high: 0.8,
@@ -20,8 +20,8 @@ export const EFFORT_RATIOS: Readonly<Record<Exclude<ReasoningEffort, "none">, nu
 };
 
 /** The smallest thinking budget Anthropic accepts, and OpenRouter's ceiling on a budget derived from an effort. */
-export const MIN_THINKING_BUDGET = 1024;
-export const MAX_EFFORT_BUDGET = 128_000;
+const MIN_THINKING_BUDGET = 1024;
+const MAX_EFFORT_BUDGET = 128_000;
 
 export interface ReasoningRequest {
   /** The client asked the model to reason: an effort, a budget, `enabled: true`, a bare `reasoning: {}`, or `include_reasoning: true`. */

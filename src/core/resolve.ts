@@ -8,8 +8,8 @@ import type { CatalogSnapshot, EndpointInfo, EndpointVariant, ModelInfo, Sort } 
  * moderation step). Dynamic variants work on any model: `:nitro` sorts by throughput, `:floor` by price, `:online`
  * adds a web search (the web plugin with its defaults). Suffixes stack (`author/model:free:online`).
  */
-export const STATIC_SUFFIXES = ["free", "extended", "thinking", "beta"] as const;
-export const DYNAMIC_SUFFIXES = ["nitro", "floor", "online"] as const;
+const STATIC_SUFFIXES = ["free", "extended", "thinking", "beta"] as const;
+const DYNAMIC_SUFFIXES = ["nitro", "floor", "online"] as const;
 
 /** The most model ids a request may name (`model` plus the `models` fall-backs). */
 export const MAX_MODELS = 3;

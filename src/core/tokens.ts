@@ -19,7 +19,7 @@ const REPLY_PRIMING_TOKENS = 3;
  * A conservative stand-in for an image's prompt tokens (a high-detail 1024×1024 image is ~765 tokens for GPT-4o;
  * other providers charge more), so holds cover images without fetching them.
  */
-export const TOKENS_PER_IMAGE_ESTIMATE = 1500;
+const TOKENS_PER_IMAGE_ESTIMATE = 1500;
 
 export function countTextTokens(text: string): number {
   return text.length === 0 ? 0 : countTokens(text, AS_PLAIN_TEXT);
