@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { AppError } from "../errors.js";
 
 /** Every Switchyard API key starts with this; the version lets the format change without ambiguity. */
 export const KEY_PREFIX = "sk-sy-v1-";
@@ -19,6 +20,12 @@ export function generateApiKey(): NewApiKey {
 
 export function hashApiKey(plaintext: string): string {
   return createHash("sha256").update(plaintext).digest("hex");
+}
+
+/** A key hash from a request (`/keys/{hash}`, GraphQL `hash` arguments): returned if well-formed, else invalid_request. */
+export function checkKeyHash(hash: string): string {
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw new AppError("invalid_request", "A key hash is 64 lower-case hex characters.", { metadata: { param: "hash" } });
+  return hash;
 }
 
 function labelOf(plaintext: string): string {

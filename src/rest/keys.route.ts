@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { checkKeyHash } from "../accounts/api-keys.js";
 import type { KeyAuthenticator } from "../accounts/key-auth.js";
 import type { KeysService, KeyView } from "../accounts/keys.service.js";
 import { LIMIT_RESETS } from "../accounts/api-key.entity.js";
@@ -12,8 +13,6 @@ export interface KeysRouteDeps {
   auth: KeyAuthenticator;
   keys: KeysService;
 }
-
-const HASH = /^[0-9a-f]{64}$/;
 
 const usdLimit = z
   .number()
@@ -90,13 +89,13 @@ export function registerKeysRoutes(app: FastifyInstance, deps: KeysRouteDeps): v
 
   app.get<{ Params: { hash: string } }>("/api/v1/keys/:hash", async (request) => {
     const key = await requireKey(deps.auth, request, MANAGEMENT);
-    return { data: keyJson(await deps.keys.get(key.accountId, hashParam(request.params.hash))) };
+    return { data: keyJson(await deps.keys.get(key.accountId, checkKeyHash(request.params.hash))) };
   });
 
   app.patch<{ Params: { hash: string } }>("/api/v1/keys/:hash", async (request) => {
     const key = await requireKey(deps.auth, request, MANAGEMENT);
     const body = parseInput(updateSchema, request.body ?? {});
-    const updated = await deps.keys.update(key.accountId, hashParam(request.params.hash), {
+    const updated = await deps.keys.update(key.accountId, checkKeyHash(request.params.hash), {
       name: body.name,
       disabled: body.disabled,
       limit: body.limit,
@@ -108,7 +107,7 @@ export function registerKeysRoutes(app: FastifyInstance, deps: KeysRouteDeps): v
 
   app.delete<{ Params: { hash: string } }>("/api/v1/keys/:hash", async (request) => {
     const key = await requireKey(deps.auth, request, MANAGEMENT);
-    await deps.keys.delete(key.accountId, hashParam(request.params.hash));
+    await deps.keys.delete(key.accountId, checkKeyHash(request.params.hash));
     return { deleted: true };
   });
 }
@@ -147,9 +146,4 @@ export function keyUsageJson(k: Pick<KeyView, "limit" | "limitReset" | "usage">)
     byok_usage_weekly: 0,
     byok_usage_monthly: 0,
   };
-}
-
-function hashParam(hash: string): string {
-  if (!HASH.test(hash)) throw new AppError("invalid_request", "A key hash is 64 lower-case hex characters.", { metadata: { param: "hash" } });
-  return hash;
 }

@@ -6,13 +6,15 @@ import { AppError } from "../../errors.js";
 import { MoneyScalar } from "../money.scalar.js";
 import { LimitResetEnum } from "../types/enums.type.js";
 
+/** The resolvers check `hash` arguments under this name, by the rule of `/keys/{hash}`. */
+export { checkKeyHash as keyHash } from "../../accounts/api-keys.js";
+
 /*
  * Key provisioning inputs, checked by the same rules as `POST /keys` and `PATCH /keys/{hash}`: a name of 1-100
  * characters, a limit between 0 and 1,000,000 USD, `limitReset` only with a limit, an expiry in the future.
  */
 
 const MAX_LIMIT = parseUsd("1000000");
-const HASH = /^[0-9a-f]{64}$/;
 
 @InputType("ProvisionKeyInput")
 export class ProvisionKeyInput {
@@ -71,11 +73,6 @@ export function keyPatch(input: UpdateKeyInput): KeyPatch {
     limitReset: input.limitReset,
     expiresAt: checkExpiry(input.expiresAt),
   };
-}
-
-export function keyHash(hash: string): string {
-  if (!HASH.test(hash)) throw new AppError("invalid_request", "A key hash is 64 lower-case hex characters.", { metadata: { param: "hash" } });
-  return hash;
 }
 
 function checkName(name: string): string {
