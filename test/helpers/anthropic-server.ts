@@ -26,7 +26,7 @@ import {
  * `message_stop`) on the wire. `faultTimes` is counted per `model`. Every request is recorded.
  */
 
-export type AnthropicBehaviour = (request: RecordedRequest) => SimulationInput | UpstreamReply;
+type AnthropicBehaviour = (request: RecordedRequest) => SimulationInput | UpstreamReply;
 
 const MESSAGES_PATH = "/v1/messages";
 /** The top-level fields of a Messages request; Anthropic refuses any other. */

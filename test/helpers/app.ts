@@ -26,13 +26,13 @@ export interface TestApp {
   url: string;
   db: TestDatabase;
   /** An account with `credits` USD (default 10) and an inference key. */
-  account(options?: { credits?: string; email?: string }): Promise<TestAccount>;
+  account(options?: { credits?: string }): Promise<TestAccount>;
   /** A real HTTP request to the running server. `body` objects are sent as JSON. */
   fetch(pathname: string, options?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
-export interface StartOptions {
+interface StartOptions {
   /** A catalog document (as in a catalog file) loaded instead of the default catalog. */
   catalog?: unknown;
   /** Extra environment for the configuration. */
@@ -81,7 +81,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     db,
     async account(opts = {}) {
       accounts += 1;
-      const email = opts.email ?? `user${accounts}-${process.pid}-${Date.now()}@test.local`;
+      const email = `user${accounts}-${process.pid}-${Date.now()}@test.local`;
       const { account } = await app.accounts.createAccount({ email });
       const credits = parseUsd(opts.credits ?? "10");
       if (credits !== 0n) await app.accounts.grantCredits(account.id, credits, "test credits");

@@ -44,7 +44,7 @@ export interface RecordedRequest {
   idempotencyKey: string | undefined;
 }
 
-export const FAKE_STRIPE_KEY = "sk_test_switchyard_fake";
+const FAKE_STRIPE_KEY = "sk_test_switchyard_fake";
 export const FAKE_WEBHOOK_SECRET = "whsec_switchyard_fake_secret";
 
 /** A `Stripe-Signature` header for `payload`, as Stripe computes it. */
@@ -345,7 +345,7 @@ function header(value: string | string[] | undefined): string | undefined {
 }
 
 /** Parses Stripe's form encoding (`a[b][0][c]=x`) into nested objects and arrays; every leaf stays a string. */
-export function parseForm(text: string): Json {
+function parseForm(text: string): Json {
   const root: Json = {};
   for (const [rawKey, value] of new URLSearchParams(text)) {
     const path = rawKey.replace(/\]/g, "").split("[");
