@@ -7,7 +7,7 @@ export interface FlaggedTerm {
 }
 
 /** The category of a configured term without one. */
-export const DEFAULT_TERM_CATEGORY = "flagged_term";
+const DEFAULT_TERM_CATEGORY = "flagged_term";
 
 /**
  * A deterministic moderation backend for development and tests: no network. An input is flagged when it contains one

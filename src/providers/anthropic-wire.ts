@@ -5,7 +5,7 @@ import { countTextTokens } from "../core/tokens.js";
 import type { ChatMessage, ContentPart, Delta, ProviderInfo, TokenUsage, ToolCallDelta, UpstreamEvent } from "../core/types.js";
 import { readAllText } from "../streaming/body.js";
 import type { SseEvent } from "../streaming/sse-parser.js";
-import type { WireResponse } from "./openai-wire.js";
+import { asCount, type WireResponse } from "./openai-wire.js";
 import { readSseAnswer, type SseTranslator } from "./sse-answer.js";
 import {
   classifyAnthropicError,
@@ -316,7 +316,7 @@ export async function readMessagesResponse(
  * A whole Messages JSON answer as one event: text blocks as content, thinking as reasoning (unless hidden),
  * `tool_use` blocks as tool calls with their ids and the input as JSON arguments.
  */
-export function messageEvent(body: unknown, provider: ProviderInfo, hideReasoning = false): UpstreamEvent {
+function messageEvent(body: unknown, provider: ProviderInfo, hideReasoning: boolean): UpstreamEvent {
   const message = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
   if (message.type === "error") throw classifyAnthropicStreamError(message.error, provider);
   if (!Array.isArray(message.content)) {
@@ -501,7 +501,12 @@ class RawUsage {
   static from(raw: unknown): RawUsage | null {
     if (typeof raw !== "object" || raw === null) return null;
     const u = raw as Record<string, unknown>;
-    return new RawUsage(count(u.input_tokens), count(u.cache_read_input_tokens), count(u.cache_creation_input_tokens), count(u.output_tokens));
+    return new RawUsage(
+      asCount(u.input_tokens),
+      asCount(u.cache_read_input_tokens),
+      asCount(u.cache_creation_input_tokens),
+      asCount(u.output_tokens),
+    );
   }
 
   static merge(a: RawUsage | null, b: RawUsage | null): RawUsage | null {
@@ -520,8 +525,4 @@ class RawUsage {
       cacheWriteTokens: this.cacheWrite,
     };
   }
-}
-
-function count(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
 }

@@ -179,6 +179,7 @@ function toUsage(raw: unknown): TokenUsage | undefined {
   };
 }
 
-function asCount(value: unknown): number {
+/** A token count as an upstream reports it: a positive finite number, floored; anything else counts 0. */
+export function asCount(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
 }

@@ -189,7 +189,7 @@ export function retryAfterMs(headers: Record<string, string | string[] | undefin
 }
 
 /** Removes the provider's key and anything that looks like an API key or bearer token from upstream text. */
-export function sanitize(text: string, provider: ProviderInfo): string {
+function sanitize(text: string, provider: ProviderInfo): string {
   let out = text;
   if (provider.apiKey && provider.apiKey.length >= 6) out = out.split(provider.apiKey).join("[redacted]");
   return out
@@ -209,7 +209,7 @@ function parseErrorBody(text: string): { message?: string; code?: string; type?:
     };
   } catch {
     const trimmed = text.trim();
-    return trimmed ? { message: trimmed.slice(0, 500) } : {};
+    return trimmed ? { message: trimmed.slice(0, MAX_MESSAGE_CHARS) } : {};
   }
 }
 

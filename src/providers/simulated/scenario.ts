@@ -4,7 +4,7 @@ import { z } from "zod";
  * A fault the simulated provider injects, as a real upstream would misbehave. Faults after N tokens apply to streamed
  * requests; a non-streamed request with such a fault fails the same way before any answer.
  */
-export const simulatedFaultSchema = z.discriminatedUnion("type", [
+const simulatedFaultSchema = z.discriminatedUnion("type", [
   /** Answer with this HTTP status and an OpenAI-style error body; `retryAfter` (seconds) adds a `Retry-After` header. */
   z.object({
     type: z.literal("http_error"),
