@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { processAlive } from "../persistence/process-alive.js";
 
 /**
  * The settlement write-ahead log: each settlement is appended to a local file (a synchronous write, so it is in the
@@ -107,15 +108,5 @@ export class SettlementLog {
       replayed += records.length;
     }
     return replayed;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

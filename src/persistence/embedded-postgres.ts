@@ -3,6 +3,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
+import { processAlive } from "./process-alive.js";
 
 /**
  * The embedded PostgreSQL: PGlite (PostgreSQL compiled to WebAssembly, in this process) served over the PostgreSQL wire
@@ -77,15 +78,6 @@ async function findRunningInstance(dataDir: string): Promise<ConnectionFile | nu
   }
   if (file.pid === process.pid || !processAlive(file.pid)) return null;
   return (await portAnswers(file.port)) ? file : null;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function portAnswers(port: number): Promise<boolean> {
