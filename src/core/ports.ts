@@ -70,8 +70,11 @@ export interface GenerationRecord {
 }
 
 /**
- * Credits: holds placed at admission and the settlement that debits the real cost. Implementations make each call
- * atomic; `settle` debits, releases the hold, counts the key's usage and writes the generation record together.
+ * Credits: each request's hold, placed at admission, and the settlement that debits its real cost. An implementation
+ * may place holds in memory against credit it reserved in bulk (LeasedCredits keeps a lease per account and key on
+ * each node), so a hold need not reach the database. Implementations make each call atomic; `settle` releases the
+ * request's hold and records the debit, the key's usage and the generation record as one settlement, which may reach
+ * the database after `settle` returns.
  */
 export interface CreditsPort {
   hold(request: HoldRequest): Promise<HoldOutcome>;
