@@ -14,16 +14,11 @@ const MAX_ERROR_BODY_CHARS = 64 * 1024;
 const CONTEXT_LENGTH = /context[ _-]?length|context window|maximum context|prompt is too long|too many tokens|reduce the length/i;
 const CONTENT_POLICY = /content[ _-]?(policy|filter|management)|safety system|flagged|moderation/i;
 
-/**
- * Classifies a refusal by its status and, for a 400 or 422, by the words of its error (code, type and message):
- * `contextLength` recognises a request too long for the model (a provider may word it its own way).
- */
 export function classifyUpstreamError(
   status: number,
   rawBody: string,
   headers: Record<string, string | string[] | undefined>,
   provider: ProviderInfo,
-  contextLength: RegExp = CONTEXT_LENGTH,
 ): AppError {
   // Secrets go first, before anything is cut to length (a key straddling the cut would survive in part).
   const bodyText = sanitize(rawBody, provider);
@@ -31,7 +26,7 @@ export function classifyUpstreamError(
   const signature = `${parsed.code ?? ""} ${parsed.type ?? ""} ${parsed.message ?? ""}`;
   let code: ErrorCode;
   if (status === 400 || status === 422) {
-    if (contextLength.test(signature)) code = "context_length_exceeded";
+    if (CONTEXT_LENGTH.test(signature)) code = "context_length_exceeded";
     else if (CONTENT_POLICY.test(signature)) code = "content_policy_violation";
     else code = "upstream_invalid_request";
   } else if (status === 408) code = "timeout";
@@ -82,8 +77,8 @@ const ANTHROPIC_ERROR_STATUS = new Map<string, number>(Object.entries({
   overloaded_error: 529,
 }));
 
-/** The generic pattern, and how Anthropic words a prompt plus `max_tokens` that do not fit, which it does not catch. */
-const ANTHROPIC_CONTEXT_LENGTH = new RegExp(`${CONTEXT_LENGTH.source}|exceed context limit`, "i");
+/** How Anthropic words a prompt plus `max_tokens` that do not fit, which the generic pattern does not catch. */
+const ANTHROPIC_CONTEXT_LENGTH = /exceed context limit/i;
 
 /**
  * An Anthropic refusal (`{type:"error", error:{type, message}}` with its HTTP status; 529 is "overloaded"), classified
@@ -96,7 +91,9 @@ export function classifyAnthropicError(
   headers: Record<string, string | string[] | undefined>,
   provider: ProviderInfo,
 ): AppError {
-  return classifyUpstreamError(status, rawBody, headers, provider, ANTHROPIC_CONTEXT_LENGTH);
+  const error = classifyUpstreamError(status, rawBody, headers, provider);
+  if (error.code !== "upstream_invalid_request" || !ANTHROPIC_CONTEXT_LENGTH.test(error.message)) return error;
+  return new AppError("context_length_exceeded", error.message, { metadata: error.metadata, retryAfterMs: error.retryAfterMs });
 }
 
 /**
