@@ -12,7 +12,14 @@ import { generateApiKey } from "./api-keys.js";
 import { User } from "./user.entity.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** What passes for an email address (after `normalizeEmail`): something@domain.tld, no spaces. */
+export const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Emails are stored and looked up trimmed and lower-case, so one address is one user however it is typed. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
 
 export interface NewKeyOptions {
   kind: ApiKeyKind;
@@ -35,7 +42,7 @@ export class AccountsService {
 
   /** Creates an account with one user and the sign-up allowance. A taken email is a `conflict`. */
   async createAccount(input: { email: string; name?: string; passwordHash?: string | null }): Promise<{ account: Account; user: User }> {
-    const email = input.email.trim().toLowerCase();
+    const email = normalizeEmail(input.email);
     if (!EMAIL.test(email)) throw new AppError("invalid_request", `"${input.email}" is not an email address.`);
     const { account, user } = await ormWork(this.orm, async (em) => {
       if (await em.count(User, { email })) throw new AppError("conflict", `An account with the email ${email} already exists.`);
@@ -59,7 +66,7 @@ export class AccountsService {
   async findAccount(ref: string): Promise<Account> {
     const account = await ormWork(this.orm, async (em) => {
       if (UUID.test(ref)) return em.findOne(Account, { id: ref, deletedAt: null });
-      const user = await em.findOne(User, { email: ref.trim().toLowerCase() }, { populate: ["account"] });
+      const user = await em.findOne(User, { email: normalizeEmail(ref) }, { populate: ["account"] });
       return user && user.account.deletedAt === null ? user.account : null;
     });
     if (!account) throw new AppError("not_found", `No account matches "${ref}" (give its id or email).`);

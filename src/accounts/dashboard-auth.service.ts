@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { AppError, isAppError } from "../errors.js";
 import type { Queryable } from "../persistence/sql.js";
-import type { AccountsService } from "./accounts.service.js";
+import { EMAIL, normalizeEmail, type AccountsService } from "./accounts.service.js";
 import type { LoginThrottle } from "./login-throttle.js";
 import { hashPassword, passwordProblem, verifyPassword } from "./passwords.js";
 import type { NewSession, SessionAuthenticator } from "./sessions.js";
@@ -22,7 +22,6 @@ export interface SignedIn extends DashboardIdentity {
   session: NewSession;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const EMAIL_MAX_LENGTH = 254;
 const BAD_LOGIN = "Incorrect email or password.";
 
@@ -109,10 +108,6 @@ export class DashboardAuthService {
     const matches = await verifyPassword(password, stored ?? (await this.dummyHash));
     return stored !== null && matches;
   }
-}
-
-function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
 }
 
 interface UserRow {
