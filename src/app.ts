@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
+import { createServer } from "node:http";
 import path from "node:path";
 import { AccountDeletionService } from "./accounts/account-deletion.service.js";
 import { AccountsService } from "./accounts/accounts.service.js";
@@ -35,7 +36,7 @@ import { AnthropicAdapter } from "./providers/anthropic.js";
 import { OpenAICompatibleAdapter } from "./providers/openai-compatible.js";
 import { ProviderRegistry } from "./providers/registry.js";
 import { SimulatedAdapter } from "./providers/simulated.js";
-import { registerCompletionRoutes } from "./rest/completions.route.js";
+import { completionsFrontDoor, type CompletionsFrontDoor } from "./rest/completions.route.js";
 import { registerCreditRoutes } from "./rest/credits.route.js";
 import { registerAccountRoutes } from "./rest/account.route.js";
 import { registerAuthRoutes } from "./rest/auth.route.js";
@@ -99,6 +100,8 @@ export interface App {
 const REAPER_INTERVAL_MS = 60_000;
 const CATALOG_REFRESH_MS = 30_000;
 const COUNTER_PURGE_MS = 15 * 60_000;
+/** Longer than the idle timeout of common load balancers (60 s), so they close idle connections first. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const db = await openDatabase(config.database, { migrate: true, inMemory: overrides.inMemoryDatabase });
@@ -137,14 +140,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     }
     await catalog.sync(...baseCatalogs, ...extraCatalogs);
 
+    // The completion routes are served ahead of Fastify (see completions.route.ts); set once the router exists.
+    let completions: CompletionsFrontDoor | null = null;
     const http = Fastify({
+      serverFactory: (fastifyHandler) => {
+        const server = createServer((req, res) => {
+          if (!completions?.serve(req, res)) fastifyHandler(req, res);
+        });
+        // What Fastify sets on a server it makes itself (it leaves a server from a factory as it is).
+        server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+        server.requestTimeout = 0;
+        return server;
+      },
       logger: config.logLevel === "silent" ? false : { level: config.logLevel },
       // No per-request log lines: they cost time on the hot path and would sit next to request data. Errors are logged.
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: config.http.bodyLimitBytes,
       trustProxy: config.http.trustProxy,
       return503OnClosing: true,
-      keepAliveTimeout: 65_000,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     });
     const log = {
       warn: (details: Record<string, unknown>, message: string) => http.log.warn(details, message),
@@ -255,7 +269,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     registerCreditRoutes(http, { auth, sql: db.sql, purchases, autoTopUp, webhooks, fees: config.credits });
     registerAuthRoutes(http, { dashboard, sessions, cookie });
     registerAccountRoutes(http, { dashboard, sessions, deletion: new AccountDeletionService(db.sql, bus, credits), cookie });
-    registerCompletionRoutes(http, { auth, router, keepAliveMs: config.routing.keepAliveMs });
+    completions = completionsFrontDoor({ auth, router, keepAliveMs: config.routing.keepAliveMs, bodyLimitBytes: config.http.bodyLimitBytes, log });
     const closeGraphQL = await mountGraphQL(
       http,
       await buildGraphQLSchema(),
@@ -278,7 +292,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       config.graphql,
     );
     closers.unshift(closeGraphQL);
-    closers.unshift(() => http.close());
+    closers.unshift(() => {
+      completions?.close();
+      return http.close();
+    });
 
     let closing: Promise<void> | undefined;
     return {

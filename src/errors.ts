@@ -152,6 +152,13 @@ export const ERROR_CODES = {
     retryable: false,
     message: "This feature is not configured on this server.",
   },
+  shutting_down: {
+    status: 503,
+    type: "api_error",
+    graphql: "SERVICE_UNAVAILABLE",
+    retryable: false,
+    message: "The server is shutting down. Retry the request.",
+  },
   payment_error: {
     status: 502,
     type: "api_error",

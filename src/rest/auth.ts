@@ -13,7 +13,11 @@ export async function requireKey(
   request: FastifyRequest,
   allowed: readonly ApiKeyKind[],
 ): Promise<AuthenticatedKey> {
-  const key = await auth.authenticate(request.headers.authorization);
+  return checkKeyKind(await auth.authenticate(request.headers.authorization), allowed);
+}
+
+/** The key when its kind may use the route, else `forbidden` saying which kind the route needs. */
+export function checkKeyKind(key: AuthenticatedKey, allowed: readonly ApiKeyKind[]): AuthenticatedKey {
   if (!allowed.includes(key.kind)) {
     throw new AppError(
       "forbidden",

@@ -1,49 +1,103 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { KeyAuthenticator } from "../accounts/key-auth.js";
+import { parseCompletionRequest } from "../core/completion-request.js";
 import { finalResult, type CompletionRouter, type CompletionRun } from "../core/router.js";
 import type { ApiType, RunEvent } from "../core/types.js";
-import { errorBody, toAppError } from "../errors.js";
-import { INFERENCE, requireKey } from "./auth.js";
-import { parseCompletionRequest } from "../core/completion-request.js";
+import { AppError, errorBody, toAppError } from "../errors.js";
+import { INFERENCE, checkKeyKind } from "./auth.js";
 import { errorHeaders } from "./error-handler.js";
-import { chunkJson, completionJson, errorChunkJson, usageChunkJson, type ChunkHeader } from "./openai-format.js";
+import { ChunkWriter, completionJson } from "./openai-format.js";
+import { readJsonBody } from "./request-body.js";
 
 export interface CompletionsRouteDeps {
   auth: KeyAuthenticator;
   router: CompletionRouter;
   /** Interval of `: SWITCHYARD PROCESSING` comments while a stream waits. */
   keepAliveMs: number;
+  /** The largest request body accepted (413 `payload_too_large` above it). */
+  bodyLimitBytes: number;
+  log: { error(details: Record<string, unknown>, message: string): void };
 }
 
+/** The completion front door, served by the HTTP server itself ahead of Fastify. */
+export interface CompletionsFrontDoor {
+  /** Serves the request when it is `POST /api/v1/chat/completions` or `POST /api/v1/completions`; false otherwise. */
+  serve(req: IncomingMessage, res: ServerResponse): boolean;
+  /** From now on new requests get 503 (the server is shutting down); requests in flight finish. */
+  close(): void;
+}
+
+const ROUTES: ReadonlyMap<string, ApiType> = new Map([
+  ["/api/v1/chat/completions", "chat"],
+  ["/api/v1/completions", "completions"],
+]);
 const KEEP_ALIVE = ": SWITCHYARD PROCESSING\n\n";
+const JSON_CONTENT = "application/json; charset=utf-8";
 
 /**
  * `POST /chat/completions` and `POST /completions`: authenticate, validate, hand the request to the core, and frame
  * the run as OpenAI JSON or server-sent events. No routing or billing rule lives here.
+ *
+ * These two routes carry nearly all the traffic, so they run on `node:http` directly instead of through Fastify's
+ * request pipeline (routing, hooks, request and reply objects, a logger per request): every other route stays in
+ * Fastify. Errors leave in the same shape as Fastify's error handler gives them (see error-handler.ts).
  */
-export function registerCompletionRoutes(app: FastifyInstance, deps: CompletionsRouteDeps): void {
-  app.post("/api/v1/chat/completions", (request, reply) => handle(deps, request, reply, "chat"));
-  app.post("/api/v1/completions", (request, reply) => handle(deps, request, reply, "completions"));
+export function completionsFrontDoor(deps: CompletionsRouteDeps): CompletionsFrontDoor {
+  let closing = false;
+  return {
+    serve(req, res) {
+      if (req.method !== "POST") return false;
+      const url = req.url ?? "";
+      const query = url.indexOf("?");
+      const apiType = ROUTES.get(query < 0 ? url : url.slice(0, query));
+      if (!apiType) return false;
+      const arrivedAt = performance.now();
+      if (closing) {
+        res.setHeader("connection", "close");
+        sendError(res, new AppError("shutting_down"), null);
+        return true;
+      }
+      handle(deps, req, res, apiType, arrivedAt).catch((caught: unknown) => {
+        const error = toAppError(caught);
+        if (error.code === "internal") deps.log.error({ err: caught }, "request failed");
+        if (!res.headersSent) sendError(res, error, null);
+        else res.destroy();
+      });
+      return true;
+    },
+    close() {
+      closing = true;
+    },
+  };
 }
 
-async function handle(deps: CompletionsRouteDeps, request: FastifyRequest, reply: FastifyReply, apiType: ApiType): Promise<unknown> {
-  const key = await requireKey(deps.auth, request, INFERENCE);
-  const completion = parseCompletionRequest(request.body, apiType);
+async function handle(deps: CompletionsRouteDeps, req: IncomingMessage, res: ServerResponse, apiType: ApiType, arrivedAt: number): Promise<void> {
+  const body = await readJsonBody(req, deps.bodyLimitBytes);
+  const key = checkKeyKind(await deps.auth.authenticate(req.headers.authorization), INFERENCE);
+  const completion = parseCompletionRequest(body, apiType);
   const client = new AbortController();
   // The response's "close" before it finished means the client went away: stop the upstream and settle.
-  reply.raw.on("close", () => {
-    if (!reply.raw.writableFinished) client.abort();
+  res.on("close", () => {
+    if (!res.writableFinished) client.abort();
   });
   const run = await deps.router.start(completion, key.caller, client.signal);
-  reply.header("x-generation-id", run.id);
-  if (completion.stream) return streamRun(deps, reply, run, apiType, client.signal);
-  return respondWhole(reply, run, apiType);
-}
-
-async function respondWhole(reply: FastifyReply, run: CompletionRun, apiType: ApiType): Promise<unknown> {
-  const result = await finalResult(run);
-  return reply.header(OVERHEAD_HEADER, overheadMs(reply, run)).send(completionJson(apiType, result));
+  const overhead = () => Math.max(0, performance.now() - arrivedAt - run.upstreamMs).toFixed(3);
+  if (completion.stream) return streamRun(deps, res, run, apiType, client.signal, overhead);
+  let result;
+  try {
+    result = await finalResult(run);
+  } catch (error) {
+    sendError(res, toAppError(error), run.id);
+    return;
+  }
+  const json = JSON.stringify(completionJson(apiType, result));
+  res.writeHead(200, {
+    "content-type": JSON_CONTENT,
+    "content-length": Buffer.byteLength(json),
+    "x-generation-id": run.id,
+    [OVERHEAD_HEADER]: overhead(),
+  });
+  res.end(json);
 }
 
 /**
@@ -52,8 +106,13 @@ async function respondWhole(reply: FastifyReply, run: CompletionRun, apiType: Ap
  */
 const OVERHEAD_HEADER = "x-switchyard-overhead-ms";
 
-function overheadMs(reply: FastifyReply, run: CompletionRun): string {
-  return Math.max(0, reply.elapsedTime - run.upstreamMs).toFixed(3);
+/** An error answer in the OpenAI shape, with the error's headers (and the generation id once a run started). */
+function sendError(res: ServerResponse, error: AppError, generationId: string | null): void {
+  const json = JSON.stringify(errorBody(error));
+  const headers: Record<string, string | number> = { "content-type": JSON_CONTENT, "content-length": Buffer.byteLength(json), ...errorHeaders(error) };
+  if (generationId) headers["x-generation-id"] = generationId;
+  res.writeHead(error.status, headers);
+  res.end(json);
 }
 
 /**
@@ -62,15 +121,14 @@ function overheadMs(reply: FastifyReply, run: CompletionRun): string {
  */
 async function streamRun(
   deps: CompletionsRouteDeps,
-  reply: FastifyReply,
+  res: ServerResponse,
   run: CompletionRun,
   apiType: ApiType,
   clientGone: AbortSignal,
+  overhead: () => string,
 ): Promise<void> {
-  reply.hijack();
-  const res = reply.raw;
   const iterator = run[Symbol.asyncIterator]();
-  let header: ChunkHeader = { id: run.id, created: run.created, model: "", provider: "" };
+  const chunks = new ChunkWriter(apiType, run.id, run.created);
   let opened = false;
   const open = () => {
     if (opened) return;
@@ -81,7 +139,7 @@ async function streamRun(
       connection: "keep-alive",
       "x-accel-buffering": "no",
       "x-generation-id": run.id,
-      [OVERHEAD_HEADER]: overheadMs(reply, run),
+      [OVERHEAD_HEADER]: overhead(),
     });
   };
   let keepAlive = setTimeout(function tick() {
@@ -96,27 +154,26 @@ async function streamRun(
       if (step.done) break;
       const event: RunEvent = step.value;
       if (event.type === "start") {
-        header = { id: run.id, created: run.created, model: event.model, provider: event.providerName };
+        chunks.startAnswer(event.model, event.providerName);
         open();
         continue;
       }
       if (event.type === "chunk") {
-        await write(res, `data: ${JSON.stringify(chunkJson(apiType, header, event.chunk))}\n\n`, clientGone);
+        await write(res, `data: ${chunks.chunk(event.chunk)}\n\n`, clientGone);
         wrote();
         continue;
       }
       const { result } = event;
-      const final = result.error ? errorChunkJson(apiType, header, result.error) : usageChunkJson(apiType, header, result);
-      await write(res, `data: ${JSON.stringify(final)}\n\ndata: [DONE]\n\n`, clientGone);
+      const final = result.error ? chunks.error(result.error) : chunks.usage(result);
+      await write(res, `data: ${final}\n\ndata: [DONE]\n\n`, clientGone);
     }
   } catch (caught) {
     const error = toAppError(caught);
     if (!opened) {
       opened = true;
-      res.writeHead(error.status, { "content-type": "application/json; charset=utf-8", "x-generation-id": run.id, ...errorHeaders(error) });
-      res.write(JSON.stringify(errorBody(error)));
+      sendError(res, error, run.id);
     } else if (!clientGone.aborted) {
-      await write(res, `data: ${JSON.stringify(errorChunkJson(apiType, header, error))}\n\ndata: [DONE]\n\n`, clientGone);
+      await write(res, `data: ${chunks.error(error)}\n\ndata: [DONE]\n\n`, clientGone);
     }
   } finally {
     clearTimeout(keepAlive);
@@ -147,4 +204,3 @@ function write(res: ServerResponse, text: string, clientGone: AbortSignal): Prom
     clientGone.addEventListener("abort", done, { once: true });
   });
 }
-

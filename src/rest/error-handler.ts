@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { AppError, errorBody, toAppError } from "../errors.js";
+import { notJson, tooLarge } from "./request-body.js";
 
 /** HTTP headers an error carries: its own, plus `Retry-After` (whole seconds) when it says when to come back. */
 export function errorHeaders(error: AppError): Record<string, string> {
@@ -22,9 +23,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     let error: AppError;
     if (raw instanceof AppError) error = raw;
     else if (raw.code === "FST_ERR_CTP_BODY_TOO_LARGE" || raw.statusCode === 413) {
-      error = new AppError("payload_too_large", "The request body is larger than this server accepts.");
+      error = tooLarge();
     } else if (raw.code === "FST_ERR_CTP_INVALID_JSON_BODY" || raw instanceof SyntaxError) {
-      error = new AppError("invalid_request", "The request body is not valid JSON.");
+      error = notJson();
     } else if (raw.statusCode && raw.statusCode >= 400 && raw.statusCode < 500) {
       error = new AppError(raw.statusCode === 404 ? "not_found" : "invalid_request", raw.message);
     } else {

@@ -61,35 +61,52 @@ export function completionJson(apiType: ApiType, result: CompletionResult): Reco
   };
 }
 
-export function chunkJson(apiType: ApiType, header: ChunkHeader, chunk: OutputChunk): Record<string, unknown> {
-  const choice: Record<string, unknown> =
-    apiType === "chat"
-      ? { index: 0, delta: chunk.delta, finish_reason: chunk.finishReason, native_finish_reason: chunk.nativeFinishReason, logprobs: null }
-      : { index: 0, text: chunk.delta.content ?? "", finish_reason: chunk.finishReason, native_finish_reason: chunk.nativeFinishReason, logprobs: null };
-  return { ...frame(apiType, header), choices: [choice] };
+/**
+ * The server-sent chunks of one streamed run, as JSON text. The fields every chunk repeats (id, object, created, model,
+ * provider) are rendered once per answer, so a chunk costs one `JSON.stringify` of its delta; the bytes are those of
+ * `JSON.stringify` on the chunk object, field for field.
+ */
+export class ChunkWriter {
+  private head: string;
+
+  constructor(
+    private readonly apiType: ApiType,
+    private readonly id: string,
+    private readonly created: number,
+  ) {
+    this.head = this.render("", "");
+  }
+
+  /** The answering model and provider are known: every later chunk names them. */
+  startAnswer(model: string, provider: string): void {
+    this.head = this.render(model, provider);
+  }
+
+  chunk(chunk: OutputChunk): string {
+    const finish = `"finish_reason":${stringOrNull(chunk.finishReason)},"native_finish_reason":${stringOrNull(chunk.nativeFinishReason)},"logprobs":null}]}`;
+    if (this.apiType === "chat") return `${this.head}"choices":[{"index":0,"delta":${JSON.stringify(chunk.delta)},${finish}`;
+    return `${this.head}"choices":[{"index":0,"text":${JSON.stringify(chunk.delta.content ?? "")},${finish}`;
+  }
+
+  /** The final chunk: usage with cost, and no choices. */
+  usage(result: CompletionResult): string {
+    return `${this.head}"choices":[],"usage":${JSON.stringify(usageJson(result))}}`;
+  }
+
+  /** An in-band failure after output started: a top-level `error` and `finish_reason: "error"`. */
+  error(error: AppError): string {
+    const choice = this.apiType === "chat" ? `"delta":{"content":""}` : `"text":""`;
+    return `${this.head}"error":${JSON.stringify(errorBody(error).error)},"choices":[{"index":0,${choice},"finish_reason":"error","native_finish_reason":null,"logprobs":null}]}`;
+  }
+
+  /** `{"id":…,"system_fingerprint":null,` — the chunk up to its own fields. */
+  private render(model: string, provider: string): string {
+    const object = this.apiType === "chat" ? "chat.completion.chunk" : "text_completion";
+    const head = JSON.stringify({ id: this.id, object, created: this.created, model, provider, system_fingerprint: null });
+    return `${head.slice(0, -1)},`;
+  }
 }
 
-/** The final chunk: usage with cost, and no choices. */
-export function usageChunkJson(apiType: ApiType, header: ChunkHeader, result: CompletionResult): Record<string, unknown> {
-  return { ...frame(apiType, header), choices: [], usage: usageJson(result) };
-}
-
-/** An in-band failure after output started: a top-level `error` and `finish_reason: "error"`. */
-export function errorChunkJson(apiType: ApiType, header: ChunkHeader, error: AppError): Record<string, unknown> {
-  const choice =
-    apiType === "chat"
-      ? { index: 0, delta: { content: "" }, finish_reason: "error", native_finish_reason: null, logprobs: null }
-      : { index: 0, text: "", finish_reason: "error", native_finish_reason: null, logprobs: null };
-  return { ...frame(apiType, header), error: errorBody(error).error, choices: [choice] };
-}
-
-function frame(apiType: ApiType, header: ChunkHeader): Record<string, unknown> {
-  return {
-    id: header.id,
-    object: apiType === "chat" ? "chat.completion.chunk" : "text_completion",
-    created: header.created,
-    model: header.model,
-    provider: header.provider,
-    system_fingerprint: null,
-  };
+function stringOrNull(value: string | null): string {
+  return value === null ? "null" : JSON.stringify(value);
 }

@@ -1,0 +1,54 @@
+import type { IncomingMessage } from "node:http";
+import { AppError } from "../errors.js";
+
+/**
+ * Reads a request body as JSON, whatever its content type says (as the Fastify routes do, see app.ts): undefined when
+ * it is empty, 413 `payload_too_large` above `limit` bytes (by its Content-Length at once, else as it arrives), 400
+ * `invalid_request` when it is not JSON, and `cancelled` when the client leaves before sending all of it.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const fail = (error: AppError) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("aborted", onError);
+      reject(error);
+    };
+    const onData = (part: Buffer) => {
+      size += part.length;
+      if (size > limit) fail(tooLarge());
+      else parts.push(part);
+    };
+    const onError = () => fail(new AppError("cancelled", "The client closed the connection before sending the whole request."));
+    const onEnd = () => {
+      req.off("error", onError);
+      req.off("aborted", onError);
+      if (size === 0) return resolve(undefined);
+      const text = (parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)).toString("utf8");
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(notJson());
+      }
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("aborted", onError);
+  });
+}
+
+/** The answer to a body over the size limit (here and in Fastify's error handler). */
+export function tooLarge(): AppError {
+  return new AppError("payload_too_large", "The request body is larger than this server accepts.");
+}
+
+/** The answer to a body that is not JSON (here and in Fastify's error handler). */
+export function notJson(): AppError {
+  return new AppError("invalid_request", "The request body is not valid JSON.");
+}
