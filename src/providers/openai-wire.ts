@@ -79,6 +79,8 @@ class ChunkStream implements SseTranslator {
       return null;
     }
     if (data.length === 0) return null;
+    const content = contentChunk(data);
+    if (content) return content;
     let chunk: Record<string, unknown>;
     try {
       chunk = JSON.parse(data) as Record<string, unknown>;
@@ -92,6 +94,47 @@ class ChunkStream implements SseTranslator {
     return event;
   }
 }
+
+/**
+ * The pass-through for the chunk that makes up nearly all of a stream: a choice whose delta is only text (the first
+ * may also carry the role), not finished, beside plain fields (id, object, created, model, system_fingerprint, usage
+ * null…). Such a chunk is recognised and its text taken out without building its object graph, which saves most of the
+ * cost of reading a stream; anything else (a finish reason, usage, tool calls, reasoning, an error, other choices,
+ * escapes JSON.parse would reject) returns null and is parsed in full. The pattern matches only valid JSON: its
+ * strings exclude control characters, and escapes in the text are decoded by JSON.parse.
+ */
+export function contentChunk(data: string): UpstreamEvent | null {
+  const match = CONTENT_CHUNK.exec(data);
+  if (!match) return null;
+  const [, id, raw] = match;
+  let content = raw!;
+  if (content.includes("\\")) {
+    try {
+      content = JSON.parse(`"${content}"`) as string;
+    } catch {
+      return null;
+    }
+  }
+  const event: UpstreamEvent = {};
+  if (id !== undefined) event.upstreamId = id;
+  if (content.length > 0) event.delta = { content };
+  return event;
+}
+
+/** A JSON string without escapes, or a number, or a literal: the values of the plain fields around the choice. */
+const PLAIN_VALUE = String.raw`(?:"[^"\\\u0000-\u001f]*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|null|true|false)`;
+/**
+ * A plain field other than `id` (taken first, or the chunk is parsed in full), `error` (an in-band error must never
+ * pass as content) and `choices`.
+ */
+const PLAIN_FIELD = String.raw`(?!"(?:id|error|choices)")"[a-z_]+":${PLAIN_VALUE}`;
+/** A text-only chunk: its id (group 1, when it comes first) and its text as written in JSON (group 2). */
+const CONTENT_CHUNK = new RegExp(
+  String.raw`^\{(?:"id":"([^"\\\u0000-\u001f]*)",)?(?:${PLAIN_FIELD},)*` +
+    String.raw`"choices":\[\{"index":0,"delta":\{(?:"role":"assistant",)?"content":"((?:[^"\\\u0000-\u001f]|\\.)*)"\}` +
+    String.raw`(?:,"logprobs":null)?,"finish_reason":null(?:,"logprobs":null)?\}\]` +
+    String.raw`(?:,${PLAIN_FIELD})*\}$`,
+);
 
 function chunkEvent(chunk: Record<string, unknown>, provider: ProviderInfo): UpstreamEvent {
   const event: UpstreamEvent = {};
