@@ -99,6 +99,8 @@ export interface CompletionRun extends AsyncIterable<RunEvent> {
   readonly upstreamMs: number;
   /** Unix seconds when the request arrived (`created` on every chunk). */
   readonly created: number;
+  /** The client went away: stops the upstream call, and the run ends settling what was generated. */
+  cancel(): void;
 }
 
 /**
@@ -129,7 +131,8 @@ class Abort {
 export class CompletionRouter {
   constructor(private readonly deps: RouterDeps) {}
 
-  async start(request: CompletionRequest, caller: Caller, signal: AbortSignal): Promise<CompletionRun> {
+  /** Starts a run; `signal`, when given, cancels it when aborted (else call the run's `cancel`). */
+  async start(request: CompletionRequest, caller: Caller, signal?: AbortSignal): Promise<CompletionRun> {
     if (request.models.length === 0) throw new AppError("invalid_request", "A model is required: set `model` (or `models`).");
     if (request.models.length > MAX_MODELS) {
       throw new AppError("invalid_request", `'models' array must have ${MAX_MODELS} items or fewer (including \`model\`).`);
@@ -170,8 +173,6 @@ interface Committed {
   controller: AbortController;
   sentAt: number;
   firstTokenAt: number;
-  /** Passes a run abort (client gone, deadline) on to this attempt. */
-  stopOnRunAbort: () => void;
   /** The idle timeout, re-armed on every event. */
   watchdog: NodeJS.Timeout;
   /** A non-streamed answer, read in full before committing (null when streamed). */
@@ -202,6 +203,8 @@ class Run implements CompletionRun {
   private readonly attempts: AttemptSummary[] = [];
   /** Aborts everything: the client went away, or the request's time is up. */
   private readonly runController = new AbortController();
+  /** The upstream call in progress (or committed to), which aborting the run aborts too. */
+  private attemptController: AbortController | null = null;
   private targetIndex = -1;
   private plan: EndpointInfo[] = [];
   private lastError: AppError | null = null;
@@ -215,21 +218,31 @@ class Run implements CompletionRun {
     private readonly request: CompletionRequest,
     private readonly caller: Caller,
     private readonly targets: Array<ModelTarget | AppError>,
-    clientSignal: AbortSignal,
+    clientSignal: AbortSignal | undefined,
   ) {
     this.startedAt = deps.clock.now();
     this.deadline = this.startedAt + deps.options.requestTimeoutMs;
     this.images = countImages(request.messages);
     this.hideReasoning = reasoningRequest(request.params).exclude;
-    const onClientAbort = () => this.runController.abort(new Abort("client"));
-    if (clientSignal.aborted) onClientAbort();
-    else clientSignal.addEventListener("abort", onClientAbort, { once: true });
+    if (clientSignal?.aborted) this.cancel();
+    else clientSignal?.addEventListener("abort", () => this.cancel(), { once: true });
+  }
+
+  cancel(): void {
+    this.abortRun(new Abort("client"));
+  }
+
+  /** Aborts the run and the upstream call in progress (one call at a time: no listener per attempt needed). */
+  private abortRun(reason: Abort): void {
+    if (this.runController.signal.aborted) return;
+    this.runController.abort(reason);
+    this.attemptController?.abort(reason);
   }
 
   /** Plans and admits the first model that can take the request; throws the last error if none can. */
   async admitFirst(): Promise<void> {
     if (!(await this.advanceTarget())) throw this.finalError();
-    this.deadlineTimer = setTimeout(() => this.runController.abort(new Abort("deadline")), this.deps.options.requestTimeoutMs);
+    this.deadlineTimer = setTimeout(() => this.abortRun(new Abort("deadline")), this.deps.options.requestTimeoutMs);
     this.deadlineTimer.unref();
   }
 
@@ -307,13 +320,12 @@ class Run implements CompletionRun {
       clearTimeout(this.deadlineTimer);
       if (!committed) {
         // Failed, or the client left, before any output: nothing to charge.
-        this.runController.abort(new Abort("client"));
+        this.abortRun(new Abort("client"));
         await this.releaseHold();
       } else {
         // `outcome` is still null when the consumer stopped iterating (the client went away) at a yield.
         outcome ??= "cancelled";
         clearTimeout(committed.watchdog);
-        this.runController.signal.removeEventListener("abort", committed.stopOnRunAbort);
         // A complete answer needs no abort (aborting a finished request still costs undici an error object).
         if (outcome !== "completed") committed.controller.abort(new Abort("client"));
         result = await this.settle(committed, { answer, usage, nativeFinish, upstreamId, failure, cancelled: outcome === "cancelled" });
@@ -577,8 +589,8 @@ class Run implements CompletionRun {
   private async attemptOnce(target: ModelTarget, endpoint: EndpointInfo): Promise<Committed | { error: AppError }> {
     const { clock, health, options } = this.deps;
     const controller = new AbortController();
-    const stopOnRunAbort = () => controller.abort(this.runController.signal.reason);
-    this.runController.signal.addEventListener("abort", stopOnRunAbort, { once: true });
+    this.attemptController = controller;
+    if (this.runController.signal.aborted) controller.abort(this.runController.signal.reason);
     const sentAt = clock.now();
     // One watchdog per attempt: the first-token timeout until the first token, then the idle timeout, re-armed on
     // every event (refreshing a timer is far cheaper than making one per event).
@@ -628,7 +640,6 @@ class Run implements CompletionRun {
         // A stream that completed without a token is an empty answer: commit to it as well.
         first: first ?? pending,
         controller,
-        stopOnRunAbort,
         watchdog: setTimeout(() => controller.abort(new Abort("idle")), options.idleTimeoutMs),
         sentAt,
         firstTokenAt: clock.now(),
@@ -652,7 +663,7 @@ class Run implements CompletionRun {
     } catch (caught) {
       this.upstreamWaitMs += performance.now() - waitStarted;
       clearTimeout(firstTokenTimer);
-      this.runController.signal.removeEventListener("abort", stopOnRunAbort);
+      this.attemptController = null;
       const reason = controller.signal.reason;
       const { name } = endpoint.provider;
       let error: AppError;

@@ -21,10 +21,7 @@ export class CompletionStream implements AsyncIterableIterator<CompletionEventTy
   private finished = false;
   private closing: Promise<IteratorResult<CompletionEventType>> | null = null;
 
-  constructor(
-    private readonly run: CompletionRun,
-    private readonly abort: AbortController,
-  ) {
+  constructor(private readonly run: CompletionRun) {
     this.iterator = run[Symbol.asyncIterator]();
   }
 
@@ -85,9 +82,9 @@ export class CompletionStream implements AsyncIterableIterator<CompletionEventTy
   }
 
   private async close(): Promise<IteratorResult<CompletionEventType>> {
-    this.abort.abort();
+    this.run.cancel();
     try {
-      // A run never iterated still holds credits: one step with the signal aborted releases them.
+      // A run never iterated still holds credits: one step of the cancelled run releases them.
       if (!this.started) await this.iterator.next();
       await this.iterator.return?.(undefined);
     } catch {

@@ -75,14 +75,18 @@ async function handle(deps: CompletionsRouteDeps, req: IncomingMessage, res: Ser
   const body = await readJsonBody(req, deps.bodyLimitBytes);
   const key = checkKeyKind(await deps.auth.authenticate(req.headers.authorization), INFERENCE);
   const completion = parseCompletionRequest(body, apiType);
-  const client = new AbortController();
   // The response's "close" before it finished means the client went away: stop the upstream and settle.
+  const client: Client = { gone: false, run: null };
   res.on("close", () => {
-    if (!res.writableFinished) client.abort();
+    if (res.writableFinished) return;
+    client.gone = true;
+    client.run?.cancel();
   });
-  const run = await deps.router.start(completion, key.caller, client.signal);
+  const run = await deps.router.start(completion, key.caller);
+  client.run = run;
+  if (client.gone) run.cancel();
   const overhead = () => Math.max(0, performance.now() - arrivedAt - run.upstreamMs).toFixed(3);
-  if (completion.stream) return streamRun(deps, res, run, apiType, client.signal, overhead);
+  if (completion.stream) return streamRun(deps, res, run, apiType, client, overhead);
   let result;
   try {
     result = await finalResult(run);
@@ -98,6 +102,12 @@ async function handle(deps: CompletionsRouteDeps, req: IncomingMessage, res: Ser
     [OVERHEAD_HEADER]: overhead(),
   });
   res.end(json);
+}
+
+/** Whether the client went away before its answer was complete, and the run to cancel then. */
+interface Client {
+  gone: boolean;
+  run: CompletionRun | null;
 }
 
 /**
@@ -124,7 +134,7 @@ async function streamRun(
   res: ServerResponse,
   run: CompletionRun,
   apiType: ApiType,
-  clientGone: AbortSignal,
+  client: Client,
   overhead: () => string,
 ): Promise<void> {
   const iterator = run[Symbol.asyncIterator]();
@@ -159,25 +169,25 @@ async function streamRun(
         continue;
       }
       if (event.type === "chunk") {
-        await write(res, `data: ${chunks.chunk(event.chunk)}\n\n`, clientGone);
+        await write(res, `data: ${chunks.chunk(event.chunk)}\n\n`, client);
         wrote();
         continue;
       }
       const { result } = event;
       const final = result.error ? chunks.error(result.error) : chunks.usage(result);
-      await write(res, `data: ${final}\n\ndata: [DONE]\n\n`, clientGone);
+      await write(res, `data: ${final}\n\ndata: [DONE]\n\n`, client);
     }
   } catch (caught) {
     const error = toAppError(caught);
     if (!opened) {
       opened = true;
       sendError(res, error, run.id);
-    } else if (!clientGone.aborted) {
-      await write(res, `data: ${chunks.error(error)}\n\ndata: [DONE]\n\n`, clientGone);
+    } else if (!client.gone) {
+      await write(res, `data: ${chunks.error(error)}\n\ndata: [DONE]\n\n`, client);
     }
   } finally {
     clearTimeout(keepAlive);
-    if (clientGone.aborted) await iterator.return?.(undefined);
+    if (client.gone) await iterator.return?.(undefined);
     res.end();
   }
 }
@@ -187,8 +197,8 @@ async function streamRun(
  * the same turn of the event loop leave in one system call (cork until the next tick): each chunk still goes out as
  * soon as it arrived, without the cost of a write per chunk.
  */
-function write(res: ServerResponse, text: string, clientGone: AbortSignal): Promise<void> | void {
-  if (res.destroyed || clientGone.aborted) return;
+function write(res: ServerResponse, text: string, client: Client): Promise<void> | void {
+  if (res.destroyed || client.gone) return;
   if (res.writableCorked === 0) {
     res.cork();
     process.nextTick(() => res.uncork());
@@ -197,10 +207,10 @@ function write(res: ServerResponse, text: string, clientGone: AbortSignal): Prom
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);
-      clientGone.removeEventListener("abort", done);
+      res.off("close", done);
       resolve();
     };
     res.once("drain", done);
-    clientGone.addEventListener("abort", done, { once: true });
+    res.once("close", done);
   });
 }

@@ -61,7 +61,6 @@ export class CompletionResolver {
 async function startStream({ args, context }: SubscribeData): Promise<CompletionStream> {
   const caller = await requireCaller(context);
   const request = parseCompletionRequest(completionBody(args.input, true), "chat");
-  const abort = new AbortController();
-  const run = await context.services.router.start(request, caller, abort.signal);
-  return new CompletionStream(run, abort);
+  const run = await context.services.router.start(request, caller);
+  return new CompletionStream(run);
 }
