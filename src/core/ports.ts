@@ -1,4 +1,5 @@
 import type { Money } from "../billing/money.js";
+import type { CallSignal } from "./call-signal.js";
 import type {
   AdapterKind,
   ApiType,
@@ -93,7 +94,7 @@ export interface UpstreamCall {
    * adapters still read a whole JSON answer when a server ignores the request to stream.
    */
   stream: boolean;
-  signal: AbortSignal;
+  signal: CallSignal;
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomFillSync, randomUUID } from "node:crypto";
 import { formatUsd, maxMoney, type Money } from "../billing/money.js";
 import { AppError, toAppError } from "../errors.js";
 import { AnswerAccumulator } from "../streaming/accumulator.js";
+import { CallAbort } from "./call-signal.js";
 import { normaliseFinishReason } from "./finish-reason.js";
 import type { HealthTracker } from "./health.js";
 import { flaggedError, moderationInputs } from "./moderation.js";
@@ -170,7 +171,7 @@ interface Committed {
   prepared: Prepared;
   iterator: AsyncIterator<UpstreamEvent>;
   first: UpstreamEvent;
-  controller: AbortController;
+  controller: CallAbort;
   sentAt: number;
   firstTokenAt: number;
   /** The idle timeout, re-armed on every event. */
@@ -202,9 +203,9 @@ class Run implements CompletionRun {
   private moderation: Promise<ModerationOutcome> | null = null;
   private readonly attempts: AttemptSummary[] = [];
   /** Aborts everything: the client went away, or the request's time is up. */
-  private readonly runController = new AbortController();
+  private readonly runAbort = new CallAbort();
   /** The upstream call in progress (or committed to), which aborting the run aborts too. */
-  private attemptController: AbortController | null = null;
+  private attemptController: CallAbort | null = null;
   private targetIndex = -1;
   private plan: EndpointInfo[] = [];
   private lastError: AppError | null = null;
@@ -234,8 +235,8 @@ class Run implements CompletionRun {
 
   /** Aborts the run and the upstream call in progress (one call at a time: no listener per attempt needed). */
   private abortRun(reason: Abort): void {
-    if (this.runController.signal.aborted) return;
-    this.runController.abort(reason);
+    if (this.runAbort.aborted) return;
+    this.runAbort.abort(reason);
     this.attemptController?.abort(reason);
   }
 
@@ -306,7 +307,7 @@ class Run implements CompletionRun {
       }
       outcome = "completed";
     } catch (error) {
-      const reason = this.runController.signal.reason;
+      const reason = this.runAbort.reason;
       if (reason instanceof Abort && reason.kind === "client") {
         outcome = "cancelled";
       } else if (!committed) {
@@ -339,7 +340,7 @@ class Run implements CompletionRun {
     for (;;) {
       const committed = await this.attemptCurrentTarget();
       if (committed) return committed;
-      if (this.runController.signal.aborted) throw this.abortError();
+      if (this.runAbort.aborted) throw this.abortError();
       if (!(await this.advanceTarget())) throw this.finalError();
     }
   }
@@ -408,7 +409,7 @@ class Run implements CompletionRun {
     const key = `${settings.maxResults}:${query}`;
     let pending = this.searches.get(key);
     if (!pending) {
-      pending = this.timeUpstream(backend.search(query, { maxResults: settings.maxResults, signal: this.runController.signal })).then(
+      pending = this.timeUpstream(backend.search(query, { maxResults: settings.maxResults, signal: this.runAbort.domSignal })).then(
         (results) => trimResults(results, settings.maxResults),
         (error: unknown) => {
           throw error instanceof AppError ? error : new AppError("provider_error", "The web search failed.", { cause: error });
@@ -491,7 +492,7 @@ class Run implements CompletionRun {
     let triedAny = false;
     let moderationFailed = false;
     for (;;) {
-      if (this.runController.signal.aborted) return null;
+      if (this.runAbort.aborted) return null;
       if (this.attempts.length >= this.deps.options.maxAttempts) return null;
       const now = clock.now();
       let next: EndpointInfo | null = null;
@@ -523,7 +524,7 @@ class Run implements CompletionRun {
       }
       if (!next) {
         if (soonest - now <= MAX_RETRY_WAIT_MS && soonest < this.deadline) {
-          await sleep(soonest - now, this.runController.signal).catch(() => {});
+          await sleep(soonest - now, this.runAbort).catch(() => {});
           continue;
         }
         if (!triedAny && !moderationFailed) {
@@ -568,7 +569,7 @@ class Run implements CompletionRun {
     if (texts.length === 0) return null;
     const backend = this.deps.moderation;
     if (!backend) return { failed: new AppError("not_configured", "Moderation is not configured on this server.") };
-    this.moderation ??= this.timeUpstream(backend.moderate(texts, { signal: this.runController.signal })).then(
+    this.moderation ??= this.timeUpstream(backend.moderate(texts, { signal: this.runAbort.domSignal })).then(
       (results): ModerationOutcome => ({ results }),
       (error: unknown): ModerationOutcome => ({
         error: error instanceof AppError ? error : new AppError("provider_error", "The moderation service failed.", { cause: error }),
@@ -588,9 +589,9 @@ class Run implements CompletionRun {
    */
   private async attemptOnce(target: ModelTarget, endpoint: EndpointInfo): Promise<Committed | { error: AppError }> {
     const { clock, health, options } = this.deps;
-    const controller = new AbortController();
+    const controller = new CallAbort();
     this.attemptController = controller;
-    if (this.runController.signal.aborted) controller.abort(this.runController.signal.reason);
+    if (this.runAbort.aborted) controller.abort(this.runAbort.reason);
     const sentAt = clock.now();
     // One watchdog per attempt: the first-token timeout until the first token, then the idle timeout, re-armed on
     // every event (refreshing a timer is far cheaper than making one per event).
@@ -614,7 +615,7 @@ class Run implements CompletionRun {
         request: prepared.request,
         params: paramsFor(endpoint, this.request, target),
         stream: true,
-        signal: controller.signal,
+        signal: controller,
       });
       const iterator = events[Symbol.asyncIterator]();
       let first: UpstreamEvent | null = null;
@@ -651,7 +652,7 @@ class Run implements CompletionRun {
         try {
           for (let event = await this.nextUpstream(committed); event; event = await this.nextUpstream(committed)) buffer.push(event);
         } catch (error) {
-          const reason = this.runController.signal.reason;
+          const reason = this.runAbort.reason;
           // The client left part-way: settle what was generated (the caller sees the error again after the buffer).
           if (!(reason instanceof Abort && reason.kind === "client")) throw error;
           committed.bufferError = error;
@@ -664,7 +665,7 @@ class Run implements CompletionRun {
       this.upstreamWaitMs += performance.now() - waitStarted;
       clearTimeout(firstTokenTimer);
       this.attemptController = null;
-      const reason = controller.signal.reason;
+      const reason = controller.reason;
       const { name } = endpoint.provider;
       let error: AppError;
       if (reason instanceof Abort && (reason.kind === "client" || reason.kind === "deadline")) {
@@ -717,10 +718,10 @@ class Run implements CompletionRun {
 
   /** What a failure after the first token was: the request's deadline, the idle timeout, or the provider's error. */
   private afterCommitError(error: unknown, committed: Committed): AppError {
-    const runReason = this.runController.signal.reason;
+    const runReason = this.runAbort.reason;
     if (runReason instanceof Abort && runReason.kind === "deadline") return this.abortError();
     const { provider } = committed.endpoint;
-    const attemptReason = committed.controller.signal.reason;
+    const attemptReason = committed.controller.reason;
     if (attemptReason instanceof Abort && attemptReason.kind === "idle") {
       return new AppError("timeout", `${provider.name} stopped sending tokens for ${this.deps.options.idleTimeoutMs} ms.`, {
         metadata: { provider_name: provider.name, provider_code: null },
@@ -734,7 +735,7 @@ class Run implements CompletionRun {
   }
 
   private abortError(): AppError {
-    const reason = this.runController.signal.reason;
+    const reason = this.runAbort.reason;
     if (reason instanceof Abort && reason.kind === "deadline") {
       return new AppError("timeout", `The request did not complete within ${this.deps.options.requestTimeoutMs} ms.`);
     }

@@ -1,5 +1,6 @@
 import { reasoningRequest } from "../../core/reasoning.js";
 import { contentText, countPromptTokens } from "../../core/tokens.js";
+import type { CallSignal } from "../../core/call-signal.js";
 import { sleep, untilAborted } from "../../core/sleep.js";
 import type { ChatMessage } from "../../core/types.js";
 import type { WireResponse } from "../openai-wire.js";
@@ -27,7 +28,7 @@ export class SimulatedConnectionReset extends Error {
 }
 
 export interface SimulateOptions {
-  signal: AbortSignal;
+  signal: CallSignal;
   /** Whether this request gets the simulation's fault (`faultTimes` is counted by the caller). */
   injectFault: boolean;
   /** Seconds since the epoch for `created` (deterministic tests may fix it). */
