@@ -139,6 +139,7 @@ async function streamRun(
 ): Promise<void> {
   const iterator = run[Symbol.asyncIterator]();
   const chunks = new ChunkWriter(apiType, run.id, run.created);
+  const out = new EventWriter(res, client);
   let opened = false;
   const open = () => {
     if (opened) return;
@@ -169,13 +170,13 @@ async function streamRun(
         continue;
       }
       if (event.type === "chunk") {
-        await write(res, `data: ${chunks.chunk(event.chunk)}\n\n`, client);
+        await out.write(`data: ${chunks.chunk(event.chunk)}\n\n`);
         wrote();
         continue;
       }
       const { result } = event;
       const final = result.error ? chunks.error(result.error) : chunks.usage(result);
-      await write(res, `data: ${final}\n\ndata: [DONE]\n\n`, client);
+      await out.write(`data: ${final}\n\ndata: [DONE]\n\n`);
     }
   } catch (caught) {
     const error = toAppError(caught);
@@ -183,34 +184,71 @@ async function streamRun(
       opened = true;
       sendError(res, error, run.id);
     } else if (!client.gone) {
-      await write(res, `data: ${chunks.error(error)}\n\ndata: [DONE]\n\n`, client);
+      await out.write(`data: ${chunks.error(error)}\n\ndata: [DONE]\n\n`);
     }
   } finally {
     clearTimeout(keepAlive);
     if (client.gone) await iterator.return?.(undefined);
-    res.end();
+    out.end();
   }
 }
 
 /**
- * Writes and, when the socket's buffer is full, waits for it to drain (or for the client to leave). Chunks written in
- * the same turn of the event loop leave in one system call (cork until the next tick): each chunk still goes out as
- * soon as it arrived, without the cost of a write per chunk.
+ * The events of one stream, written as they come: those of the same turn of the event loop (a network read of the
+ * upstream often brings several) leave in one write at the end of the turn, so each chunk still goes out as soon as it
+ * arrived, without the cost of a write per chunk (a chunked HTTP body frames every write). When the socket's buffer is
+ * full, `write` returns a promise that resolves once it drains (or the client leaves): the caller stops reading the
+ * upstream until then.
  */
-function write(res: ServerResponse, text: string, client: Client): Promise<void> | void {
-  if (res.destroyed || client.gone) return;
-  if (res.writableCorked === 0) {
-    res.cork();
-    process.nextTick(() => res.uncork());
+/** Pending text written at once, without waiting for the end of the turn (Node's default stream buffer size). */
+const FLUSH_AT_CHARS = 16 * 1024;
+
+class EventWriter {
+  private pending = "";
+  private scheduled = false;
+  private draining: Promise<void> | null = null;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly client: Client,
+  ) {}
+
+  write(text: string): Promise<void> | null {
+    if (this.res.destroyed || this.client.gone) return null;
+    this.pending += text;
+    // A producer that never yields to the event loop (an in-process provider) must not pile a whole answer up here.
+    if (this.pending.length >= FLUSH_AT_CHARS) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(() => this.flush());
+    }
+    return this.draining;
   }
-  if (res.write(text)) return;
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.once("drain", done);
-    res.once("close", done);
-  });
+
+  /** Writes what is pending and ends the response. */
+  end(): void {
+    this.scheduled = true;
+    const text = this.pending;
+    this.pending = "";
+    if (text && !this.res.destroyed) this.res.end(text);
+    else this.res.end();
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.pending === "" || this.res.writableEnded) return;
+    const text = this.pending;
+    this.pending = "";
+    if (this.res.destroyed || this.res.write(text) || this.draining) return;
+    this.draining = new Promise((resolve) => {
+      const done = () => {
+        this.res.off("drain", done);
+        this.res.off("close", done);
+        this.draining = null;
+        resolve();
+      };
+      this.res.once("drain", done);
+      this.res.once("close", done);
+    });
+  }
 }
