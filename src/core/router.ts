@@ -102,17 +102,12 @@ export interface CompletionRun extends AsyncIterable<RunEvent> {
   readonly created: number;
   /** The client went away: stops the upstream call, and the run ends settling what was generated. */
   cancel(): void;
-}
-
-/**
- * Runs a completion to its end and returns its result: what the non-streamed front doors answer with. A run that
- * ended without a result (the client went away) is `cancelled`.
- */
-export async function finalResult(run: CompletionRun): Promise<CompletionResult> {
-  let result: CompletionResult | null = null;
-  for await (const event of run) if (event.type === "done") result = event.result;
-  if (!result) throw new AppError("cancelled");
-  return result;
+  /**
+   * Runs the completion to its end without its chunks and returns the result: what the non-streamed front doors
+   * answer with. A run that ended without a result (the client went away) is `cancelled`. Use either this or the
+   * iterator, not both.
+   */
+  result(): Promise<CompletionResult>;
 }
 
 /** Each endpoint is tried at most this often per request. */
@@ -213,6 +208,8 @@ class Run implements CompletionRun {
   /** Limits already counted for this request (a fall-back to another model of the same kind is not counted again). */
   private readonly counted = new Set<RequestKind>();
   private deadlineTimer: NodeJS.Timeout | undefined;
+  /** False when the run is read for its result only: its chunks are then not made. */
+  private chunksWanted = true;
 
   constructor(
     private readonly deps: RouterDeps,
@@ -255,6 +252,14 @@ class Run implements CompletionRun {
     return this.events();
   }
 
+  async result(): Promise<CompletionResult> {
+    this.chunksWanted = false;
+    let result: CompletionResult | null = null;
+    for await (const event of this.events()) if (event.type === "done") result = event.result;
+    if (!result) throw new AppError("cancelled");
+    return result;
+  }
+
   private async *events(): AsyncGenerator<RunEvent> {
     let committed: Committed | null = null;
     const answer = new AnswerAccumulator();
@@ -281,9 +286,9 @@ class Run implements CompletionRun {
       while (event) {
         if (event.upstreamId) upstreamId ??= event.upstreamId;
         if (event.usage) usage = event.usage;
-        if (event.delta || event.nativeFinishReason) {
-          if (event.delta) answer.add(event.delta);
-          if (event.nativeFinishReason) nativeFinish = event.nativeFinishReason;
+        if (event.delta) answer.add(event.delta);
+        if (event.nativeFinishReason) nativeFinish = event.nativeFinishReason;
+        if (this.chunksWanted && (event.delta || event.nativeFinishReason)) {
           let delta = event.delta ? this.visible(event.delta) : {};
           if (event.nativeFinishReason && results.length > 0) {
             // The sources go with the chunk that finishes the answer, pointing at where the answer cites them.
@@ -295,13 +300,14 @@ class Run implements CompletionRun {
             yield output({ delta, finishReason, nativeFinishReason: event.nativeFinishReason ?? null });
           }
         }
-        event = await this.nextEvent(committed);
+        const next = this.nextEvent(committed);
+        event = next instanceof Promise ? await next : next;
       }
-      if (results.length > 0 && !annotated) {
+      if (this.chunksWanted && results.length > 0 && !annotated) {
         // A complete answer without a finish reason still gets its sources.
         yield output({ delta: { annotations: citationAnnotations(answer.content, results) }, finishReason: null, nativeFinishReason: null });
       }
-      if (!roleSent) {
+      if (this.chunksWanted && !roleSent) {
         // A complete answer with nothing in it still opens with the assistant role.
         yield output({ delta: { content: "" }, finishReason: null, nativeFinishReason: null });
       }
@@ -697,8 +703,8 @@ class Run implements CompletionRun {
     }
   }
 
-  /** The next event of a committed attempt: from the buffer of a non-streamed answer, or from upstream. */
-  private async nextEvent(committed: Committed): Promise<UpstreamEvent | null> {
+  /** The next event of a committed attempt: from the buffer of a non-streamed answer (at once), or from upstream. */
+  private nextEvent(committed: Committed): UpstreamEvent | null | Promise<UpstreamEvent | null> {
     if (committed.buffer) {
       if (committed.buffer.length > 0) return committed.buffer.shift()!;
       if (committed.bufferError) throw committed.bufferError;

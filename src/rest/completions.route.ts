@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { KeyAuthenticator } from "../accounts/key-auth.js";
 import { parseCompletionRequest } from "../core/completion-request.js";
-import { finalResult, type CompletionRouter, type CompletionRun } from "../core/router.js";
+import type { CompletionRouter, CompletionRun } from "../core/router.js";
 import type { ApiType, RunEvent } from "../core/types.js";
 import { AppError, errorBody, toAppError } from "../errors.js";
 import { INFERENCE, checkKeyKind } from "./auth.js";
@@ -89,7 +89,7 @@ async function handle(deps: CompletionsRouteDeps, req: IncomingMessage, res: Ser
   if (completion.stream) return streamRun(deps, res, run, apiType, client, overhead);
   let result;
   try {
-    result = await finalResult(run);
+    result = await run.result();
   } catch (error) {
     sendError(res, toAppError(error), run.id);
     return;

@@ -1,6 +1,5 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import { parseCompletionRequest } from "../../core/completion-request.js";
-import { finalResult } from "../../core/router.js";
 import { assertOwn, requireCaller } from "../access.js";
 import { CompletionStream } from "../completion-stream.js";
 import type { GraphQLContext } from "../context.js";
@@ -26,7 +25,7 @@ export class CompletionResolver {
     const caller = await requireCaller(ctx);
     const request = parseCompletionRequest(completionBody(input, false), "chat");
     const run = await ctx.services.router.start(request, caller, ctx.signal);
-    return CompletionType.from(await finalResult(run), caller.accountId);
+    return CompletionType.from(await run.result(), caller.accountId);
   }
 
   @FieldResolver(() => GenerationType, {
