@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Client, Pool } from "undici";
 import type { Target } from "./load.js";
 import { percentile } from "./stats.js";
@@ -83,6 +84,8 @@ export async function concurrentStreams(
 ): Promise<ConcurrentStreamsResult> {
   const pool = new Pool(target.origin, { connections: streams, pipelining: 1, keepAliveTimeout: 60_000 });
   const signal = AbortSignal.timeout(deadlineMs);
+  // One deadline for every stream: each request listens on it (Node warns past 10 listeners).
+  setMaxListeners(streams + 10, signal);
   let completed = 0;
   let chunksLost = 0;
   let failures = 0;
