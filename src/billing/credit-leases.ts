@@ -4,7 +4,7 @@ import { AppError } from "../errors.js";
 import type { BalanceSource } from "../limits/rate-limits.js";
 import type { Sql } from "../persistence/sql.js";
 import { maxMoney, minMoney, PICO_PER_USD, type Money } from "./money.js";
-import { applySettlements, generationRow, SettlementBatcher, type QueuedSettlement, type SettlementItem } from "./settlement-batcher.js";
+import { applySettlementJson, generationRow, SettlementBatcher, type QueuedSettlement, type SettlementItem } from "./settlement-batcher.js";
 import type { SettlementLog } from "./settlement-log.js";
 
 /** A lease expires (for the reaper) this long after its last renewal; live nodes renew at a third of it. */
@@ -78,7 +78,7 @@ export class LeasedCredits implements CreditsPort {
       log,
       (batch) =>
         this.exclusive(async () => {
-          const balances = await applySettlements(sql, batch.map((entry) => entry.item));
+          const balances = await applySettlementJson(sql, batch.map((entry) => ({ account: entry.item.account, json: entry.json })));
           this.committed(batch, balances);
         }),
       onError,

@@ -21,6 +21,11 @@ export interface QueuedSettlement {
   record: GenerationRecord;
 }
 
+/** A settlement in the queue, with its item as JSON: written once, for the log line and for the batch statement. */
+export interface QueuedJson extends QueuedSettlement {
+  json: string;
+}
+
 const MAX_BATCH = 500;
 const RETRY_DELAYS_MS = [50, 200, 1000, 2000];
 
@@ -30,7 +35,7 @@ const RETRY_DELAYS_MS = [50, 200, 1000, 2000];
  * round trip and under load many share one. A failed batch is retried, in order, until it commits.
  */
 export class SettlementBatcher {
-  private queue: QueuedSettlement[] = [];
+  private queue: QueuedJson[] = [];
   /** Generation ids of the batch being committed. */
   private readonly inFlight = new Set<string>();
   private running: Promise<void> | null = null;
@@ -39,14 +44,15 @@ export class SettlementBatcher {
   constructor(
     private readonly log: SettlementLog | null,
     /** Applies a batch in one statement (see applySettlements) and updates what depends on it; throws to retry. */
-    private readonly commit: (batch: QueuedSettlement[]) => Promise<void>,
+    private readonly commit: (batch: QueuedJson[]) => Promise<void>,
     private readonly onError: (error: unknown) => void,
   ) {}
 
   /** Logs and queues a settlement; returns once it is in the write-ahead log, before it reaches the database. */
   add(entry: QueuedSettlement): void {
-    this.log?.append(entry.item);
-    this.queue.push(entry);
+    const json = JSON.stringify(entry.item);
+    this.log?.append(json);
+    this.queue.push({ ...entry, json });
     this.start();
   }
 
@@ -103,10 +109,15 @@ export class SettlementBatcher {
  * Applies settlements in one statement, sorted by account (the lock order every billing statement follows). Items
  * whose generation is already recorded are skipped, so a batch may be replayed. Returns each account's new balance.
  */
-export async function applySettlements(sql: Sql, items: SettlementItem[]): Promise<Map<string, bigint>> {
+export function applySettlements(sql: Sql, items: SettlementItem[]): Promise<Map<string, bigint>> {
+  return applySettlementJson(sql, items.map((item) => ({ account: item.account, json: JSON.stringify(item) })));
+}
+
+/** As `applySettlements`, for items already written as JSON (the batcher's queue): the array is joined, not rebuilt. */
+export async function applySettlementJson(sql: Sql, items: Array<{ account: string; json: string }>): Promise<Map<string, bigint>> {
   const sorted = [...items].sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
   const rows = await sql.query<{ account_id: string; balance: bigint }>("select account_id, balance from sy_settle_batch($1)", [
-    JSON.stringify(sorted),
+    `[${sorted.map((item) => item.json).join(",")}]`,
   ]);
   return new Map(rows.map((row) => [row.account_id, row.balance]));
 }
