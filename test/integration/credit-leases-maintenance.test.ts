@@ -3,6 +3,7 @@ import { LeasedCredits } from "../../src/billing/credit-leases.js";
 import type { SettlementLog } from "../../src/billing/settlement-log.js";
 import type { GenerationRecord } from "../../src/core/ports.js";
 import type { Sql } from "../../src/persistence/sql.js";
+import { generationRecord } from "../helpers/generation-record.js";
 
 const ACCOUNT = "00000000-0000-4000-8000-000000000001";
 const USD = 10n ** 12n;
@@ -55,30 +56,7 @@ const hold = (credits: LeasedCredits, holdId: string, keyHash: string, amount: b
 const settleDown = () => new Promise((resolve) => setImmediate(resolve));
 
 function generation(id: string, keyHash: string, cost: bigint): GenerationRecord {
-  return {
-    id,
-    accountId: ACCOUNT,
-    keyHash,
-    model: "test/model",
-    provider: "test",
-    endpointId: "test/model@test",
-    upstreamId: null,
-    apiType: "completions",
-    streamed: false,
-    cancelled: false,
-    finishReason: "stop",
-    nativeFinishReason: "stop",
-    usage: { promptTokens: 1, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 },
-    usageCounted: true,
-    cost,
-    latencyMs: 1,
-    generationTimeMs: 1,
-    attempts: [],
-    numSearchResults: 0,
-    promptText: null,
-    completionText: null,
-    createdAt: new Date(0),
-  };
+  return generationRecord({ id, accountId: ACCOUNT, keyHash, cost, endpointId: "test/model@test", model: "test/model", provider: "test" });
 }
 
 describe("credit lease settlement", () => {

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySettlements, generationRow, type SettlementItem } from "../../src/billing/settlement-batcher.js";
-import type { GenerationRecord } from "../../src/core/ports.js";
 import { startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
 import { TEST_CATALOG } from "../helpers/catalogs.js";
+import { generationRecord } from "../helpers/generation-record.js";
 
 const USD = 1_000_000_000_000n;
 
@@ -37,30 +37,7 @@ describe("settling a batch", () => {
   }
 
   function item(user: TestAccount, leaseId: string, cost: bigint, model = "test/chat"): SettlementItem {
-    const record: GenerationRecord = {
-      id: `gen-test-${randomUUID()}`,
-      accountId: user.accountId,
-      keyHash: user.keyHash,
-      model,
-      provider: "alpha",
-      endpointId,
-      upstreamId: null,
-      apiType: "chat",
-      streamed: false,
-      cancelled: false,
-      finishReason: "stop",
-      nativeFinishReason: "stop",
-      usage: { promptTokens: 10, completionTokens: 5, reasoningTokens: 1, cachedTokens: 0, cacheWriteTokens: 0 },
-      usageCounted: false,
-      cost,
-      latencyMs: 1,
-      generationTimeMs: 1,
-      attempts: [],
-      numSearchResults: 0,
-      promptText: null,
-      completionText: null,
-      createdAt: new Date(),
-    };
+    const record = generationRecord({ id: `gen-test-${randomUUID()}`, accountId: user.accountId, keyHash: user.keyHash, cost, endpointId, model });
     return { lease: leaseId, account: user.accountId, key: user.keyHash, cost: cost.toString(), description: "test", generation: generationRow(record) };
   }
 
