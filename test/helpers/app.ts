@@ -114,10 +114,12 @@ export async function expectLedgerBalanced(app: App, accountId: string): Promise
   await app.credits.flush();
   const totals = await ledgerTotals(app.db.sql, accountId);
   expect(totals.balance).toBe(totals.ledgerSum);
-  const [holds] = await app.db.sql.query<{ total: string }>("select coalesce(sum(amount), 0)::text as total from credit_hold where account_id = $1", [
-    accountId,
-  ]);
-  expect(totals.held).toBe(BigInt(holds.total));
+  // Held and the holds in one statement: a lease write committing between two reads would not be a mismatch.
+  const [holds] = await app.db.sql.query<{ held: string; total: string }>(
+    "select a.held::text, coalesce((select sum(amount) from credit_hold where account_id = a.id), 0)::text as total from account a where a.id = $1",
+    [accountId],
+  );
+  expect(holds.held).toBe(holds.total);
   expect(app.credits.inUse(accountId)).toBe(0n);
   return { balance: totals.balance };
 }
