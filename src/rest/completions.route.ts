@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { KeyAuthenticator } from "../accounts/key-auth.js";
 import { parseCompletionRequest } from "../core/completion-request.js";
 import type { CompletionRouter, CompletionRun } from "../core/router.js";
-import type { ApiType, RunEvent } from "../core/types.js";
+import type { ApiType, CompletionResult, RunEvent } from "../core/types.js";
 import { AppError, errorBody, toAppError } from "../errors.js";
 import { INFERENCE, checkKeyKind } from "./auth.js";
 import { errorHeaders } from "./error-handler.js";
@@ -87,7 +87,7 @@ async function handle(deps: CompletionsRouteDeps, req: IncomingMessage, res: Ser
   if (client.gone) run.cancel();
   const overhead = () => Math.max(0, performance.now() - arrivedAt - run.upstreamMs).toFixed(3);
   if (completion.stream) return streamRun(deps, res, run, apiType, client, overhead);
-  let result;
+  let result: CompletionResult;
   try {
     result = await run.result();
   } catch (error) {
