@@ -287,9 +287,17 @@ function expectedText(shape: ShapeName): string {
 interface Targets {
   gateway(shape: ShapeName, stream: boolean): Target;
   direct(shape: ShapeName, stream: boolean): Target;
+  /** The direct request through the bare proxy. */
+  proxy(shape: ShapeName, stream: boolean): Target;
 }
 
-function targets(gatewayOrigin: string, mockOrigin: string, key: string): Targets {
+function targets(gatewayOrigin: string, mockOrigin: string, proxyOrigin: string, key: string): Targets {
+  const direct = (shape: ShapeName, stream: boolean): Target => ({
+    origin: mockOrigin,
+    path: `${new URL(shapeBaseUrl(mockOrigin, SHAPES[shape])).pathname}/chat/completions`,
+    headers: { "content-type": "application/json", authorization: "Bearer bench" },
+    body: requestBody(`mock-${shape}`, stream),
+  });
   return {
     gateway: (shape, stream) => ({
       origin: gatewayOrigin,
@@ -297,12 +305,8 @@ function targets(gatewayOrigin: string, mockOrigin: string, key: string): Target
       headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
       body: requestBody(modelFor(shape), stream),
     }),
-    direct: (shape, stream) => ({
-      origin: mockOrigin,
-      path: `${new URL(shapeBaseUrl(mockOrigin, SHAPES[shape])).pathname}/chat/completions`,
-      headers: { "content-type": "application/json", authorization: "Bearer bench" },
-      body: requestBody(`mock-${shape}`, stream),
-    }),
+    direct,
+    proxy: (shape, stream) => ({ ...direct(shape, stream), origin: proxyOrigin }),
   };
 }
 
@@ -394,6 +398,16 @@ async function main(): Promise<number> {
   const [, mockPort] = await waitForOutput(mock, /"port":(\d+)/, 60_000, "the mock upstream");
   const mockOrigin = `http://127.0.0.1:${mockPort}`;
 
+  const gatewayCores = pinning.pinned ? "0" : undefined;
+  log("starting the bare proxy (the floor: a minimal node:http pass-through, on the gateway's core)…");
+  const proxy = spawnChild(process.execPath, [...process.execArgv, path.join(HERE, "bare-proxy.ts"), "--upstream", mockOrigin], {
+    env: process.env,
+    stdinPipe: true,
+    cores: gatewayCores,
+  });
+  const [, proxyPort] = await waitForOutput(proxy, /"port":(\d+)/, 60_000, "the bare proxy");
+  const proxyOrigin = `http://127.0.0.1:${proxyPort}`;
+
   const catalogFile = path.join(tempDir, "bench-catalog.json");
   writeFileSync(catalogFile, JSON.stringify(benchCatalog(mockOrigin), null, 2));
   const env = gatewayEnv(db, catalogFile);
@@ -404,15 +418,14 @@ async function main(): Promise<number> {
   const creditCredits = formatUsd(parseUsd(CREDIT_REQUEST_COST_USD) * BigInt(settings.creditAffordable));
   // One account per round of the credit check, each with credits for exactly `creditAffordable` requests.
   const creditRounds = settings.phases.has("scale") && !settings.profile ? settings.reps : 0;
-  const gatewayCores = pinning.pinned ? "0" : undefined;
   const [benchAccount, creditAccounts, gateway] = await Promise.all([
     fundAccount(env, benchNew, "100000"),
     Promise.all(Array.from({ length: creditRounds }, () => createAccount(env, "credit").then((a) => fundAccount(env, a, creditCredits)))),
     settings.profile ? null : (log("starting the gateway…"), startGateway("the gateway", env, gatewayCores, settings.nodeOptions)),
   ]);
-  if (settings.profile || !gateway) return profileRun(settings, env, gatewayCores, mockOrigin, benchAccount.key);
+  if (settings.profile || !gateway) return profileRun(settings, env, gatewayCores, mockOrigin, proxyOrigin, benchAccount.key);
 
-  const t = targets(gateway.origin, mockOrigin, benchAccount.key);
+  const t = targets(gateway.origin, mockOrigin, proxyOrigin, benchAccount.key);
   await checkGateway(t);
 
   const results: Results = { latency: null, throughput: null, firstChunk: null, streams: null, memory: null, scale: null, ledger: null, warnings: [] };
@@ -430,29 +443,48 @@ async function main(): Promise<number> {
   sampler.mark("load:warm-up");
   log(`warming up (${settings.warmupS} s per kind of request)…`);
   await warmUp(settings, t, [gateway.origin]);
-  await closedLoop([url(t.direct("fast", false))], t.direct("fast", false), { connections: settings.connections, durationS: settings.warmupS });
+  for (const baseline of [t.direct("fast", false), t.proxy("fast", false)]) {
+    await closedLoop([url(baseline)], baseline, { connections: settings.connections, durationS: settings.warmupS });
+  }
 
   if (settings.phases.has("latency")) {
     sampler.mark("load:latency");
     const figures = Object.fromEntries(
-      MODES.map((m) => [m, { gatewayP50: [] as number[], gatewayP99: [] as number[], directP50: [] as number[], directP99: [] as number[], overheadMs: [] as number[] }]),
+      MODES.map((m) => [
+        m,
+        {
+          gatewayP50: [] as number[],
+          gatewayP99: [] as number[],
+          proxyP50: [] as number[],
+          proxyP99: [] as number[],
+          directP50: [] as number[],
+          directP99: [] as number[],
+          overheadMs: [] as number[],
+        },
+      ]),
     ) as NonNullable<Results["latency"]>;
     for (let rep = 1; rep <= settings.reps; rep++) {
       for (const mode of MODES) {
         const stream = mode === "streaming";
         const options = { rate: settings.rate, connections: settings.connections, durationMs: settings.latencyMs, overheadHeader: OVERHEAD_HEADER };
         const gw = await fixedRate(t.gateway("fast", stream), options);
+        const bare = await fixedRate(t.proxy("fast", stream), options);
         const direct = await fixedRate(t.direct("fast", stream), options);
-        for (const [who, r] of [["gateway", gw], ["direct", direct]] as const) {
+        for (const [who, r] of [["gateway", gw], ["bare proxy", bare], ["direct", direct]] as const) {
           if (r.failed) warn(`latency ${mode} (${who}): ${r.failed} of ${r.ok + r.failed} requests failed (${r.firstError})`);
         }
         const f = figures[mode];
         f.gatewayP50.push(gw.p50);
         f.gatewayP99.push(gw.p99);
+        f.proxyP50.push(bare.p50);
+        f.proxyP99.push(bare.p99);
         f.directP50.push(direct.p50);
         f.directP99.push(direct.p99);
         f.overheadMs.push(...gw.overheadMs);
-        log(`latency ${mode} #${rep}: gateway p50 ${fixed(gw.p50, 3)} p99 ${fixed(gw.p99, 3)} ms; direct p50 ${fixed(direct.p50, 3)} p99 ${fixed(direct.p99, 3)} ms`);
+        log(
+          `latency ${mode} #${rep}: gateway p50 ${fixed(gw.p50, 3)} p99 ${fixed(gw.p99, 3)} ms; bare proxy p50 ${fixed(bare.p50, 3)} ` +
+            `p99 ${fixed(bare.p99, 3)} ms; direct p50 ${fixed(direct.p50, 3)} p99 ${fixed(direct.p99, 3)} ms`,
+        );
       }
     }
     results.latency = figures;
@@ -461,7 +493,10 @@ async function main(): Promise<number> {
   if (settings.phases.has("throughput")) {
     sampler.mark("load:throughput");
     const figures = Object.fromEntries(
-      MODES.map((m) => [m, { gateway: [] as number[], direct: [] as number[], cpuUsPerRequest: [] as number[], cpuShare: [] as number[], othersShare: [] as number[] }]),
+      MODES.map((m) => [
+        m,
+        { gateway: [] as number[], proxy: [] as number[], direct: [] as number[], cpuUsPerRequest: [] as number[], cpuShare: [] as number[], othersShare: [] as number[] },
+      ]),
     ) as NonNullable<Results["throughput"]>;
     for (let rep = 1; rep <= settings.reps; rep++) {
       for (const mode of MODES) {
@@ -473,13 +508,16 @@ async function main(): Promise<number> {
         const cpu = (cpuSeconds(gateway.pid) ?? NaN) - cpuBefore;
         // What else ran on the gateway's core meanwhile (other processes, or the hypervisor taking it).
         const others = Math.max(0, (coreBusySeconds(0) ?? NaN) - coreBefore - cpu) / gw.seconds;
+        const proxyTarget = t.proxy("fast", stream);
+        const bare = await throughputRun(settings, [url(proxyTarget)], proxyTarget);
         const directTarget = t.direct("fast", stream);
         const direct = await throughputRun(settings, [url(directTarget)], directTarget);
-        for (const [who, r] of [["gateway", gw], ["direct", direct]] as const) {
+        for (const [who, r] of [["gateway", gw], ["bare proxy", bare], ["direct", direct]] as const) {
           if (r.failed) warn(`throughput ${mode} (${who}): ${r.failed} requests failed or answered non-2xx (${JSON.stringify(r.statusCodes)})`);
         }
         const f = figures[mode];
         f.gateway.push(gw.rps);
+        f.proxy.push(bare.rps);
         f.direct.push(direct.rps);
         f.cpuUsPerRequest.push(gw.ok ? (cpu / gw.ok) * 1e6 : NaN);
         f.cpuShare.push(cpu / gw.seconds);
@@ -487,7 +525,8 @@ async function main(): Promise<number> {
         if (others > 0.1) warn(`throughput ${mode} #${rep}: other processes used ${fixed(others * 100, 0)}% of the gateway's core`);
         log(
           `throughput ${mode} #${rep}: gateway ${fixed(gw.rps, 0)} req/s (${fixed((cpu / gw.seconds) * 100, 0)}% CPU` +
-            `${Number.isFinite(others) ? `, others ${fixed(others * 100, 0)}% of its core` : ""}); direct ${fixed(direct.rps, 0)} req/s`,
+            `${Number.isFinite(others) ? `, others ${fixed(others * 100, 0)}% of its core` : ""}); bare proxy ${fixed(bare.rps, 0)} req/s; ` +
+            `direct ${fixed(direct.rps, 0)} req/s`,
         );
       }
     }
@@ -497,18 +536,21 @@ async function main(): Promise<number> {
   if (settings.phases.has("first-chunk")) {
     sampler.mark("load:first-chunk");
     const gateway: number[] = [];
+    const proxied: number[] = [];
     const direct: number[] = [];
     for (let rep = 1; rep <= settings.reps; rep++) {
       const gw = await firstChunkTimes(t.gateway("paced", true), settings.firstChunkRequests, 60_000);
+      const bare = await firstChunkTimes(t.proxy("paced", true), settings.firstChunkRequests, 60_000);
       const d = await firstChunkTimes(t.direct("paced", true), settings.firstChunkRequests, 60_000);
-      for (const [who, r] of [["gateway", gw], ["direct", d]] as const) {
+      for (const [who, r] of [["gateway", gw], ["bare proxy", bare], ["direct", d]] as const) {
         if (r.failed) warn(`first chunk (${who}): ${r.failed} requests failed (${r.firstError})`);
       }
       gateway.push(gw.p50);
+      proxied.push(bare.p50);
       direct.push(d.p50);
-      log(`first chunk #${rep}: gateway p50 ${fixed(gw.p50, 3)} ms; direct p50 ${fixed(d.p50, 3)} ms`);
+      log(`first chunk #${rep}: gateway p50 ${fixed(gw.p50, 3)} ms; bare proxy p50 ${fixed(bare.p50, 3)} ms; direct p50 ${fixed(d.p50, 3)} ms`);
     }
-    results.firstChunk = { gateway, direct };
+    results.firstChunk = { gateway, proxy: proxied, direct };
   }
 
   if (settings.phases.has("streams")) {
@@ -715,11 +757,18 @@ async function creditFinal(db: BenchDatabase, accountId: string, check: CreditCh
  * `--profile`: a gateway under `node --cpu-prof`, loaded as in the throughput phase (non-streaming, then streaming),
  * stopped cleanly so that it writes its profile; then the self time of each load window, by area and by function.
  */
-async function profileRun(settings: Settings, env: NodeJS.ProcessEnv, cores: string | undefined, mockOrigin: string, key: string): Promise<number> {
+async function profileRun(
+  settings: Settings,
+  env: NodeJS.ProcessEnv,
+  cores: string | undefined,
+  mockOrigin: string,
+  proxyOrigin: string,
+  key: string,
+): Promise<number> {
   const dir = path.join(tempDir, "profile");
   log("starting the gateway under --cpu-prof…");
   const gateway = await startGateway("the gateway", env, cores, [...settings.nodeOptions, "--cpu-prof", `--cpu-prof-dir=${dir}`]);
-  const t = targets(gateway.origin, mockOrigin, key);
+  const t = targets(gateway.origin, mockOrigin, proxyOrigin, key);
   await checkGateway(t);
   const windows: Array<{ mode: Mode; fromUs: number; toUs: number; rps: number }> = [];
   for (const mode of MODES) {
@@ -777,7 +826,7 @@ async function runInfo(settings: Settings, db: BenchDatabase): Promise<RunInfo> 
     pinning: pinning.description,
     quick: settings.quick,
     settings: [
-      `repetitions: ${settings.reps}, interleaved (gateway, then direct); warm-up ${settings.warmupS} s per kind of request`,
+      `repetitions: ${settings.reps}, interleaved (gateway, bare proxy, direct); warm-up ${settings.warmupS} s per kind of request`,
       `latency: open loop, ${settings.rate} req/s for ${settings.latencyMs / 1000} s, round-robin over ${settings.connections} keep-alive connections (own client on undici, µs timing)`,
       `throughput: ${settings.loader === "wrk" ? "wrk (one thread)" : "autocannon"}, ${settings.connections} connections, closed loop, ${settings.throughputS} s`,
       `first chunk: ${settings.firstChunkRequests} sequential requests on one connection against the paced upstream`,
