@@ -260,10 +260,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     registerHealthRoutes(http, { sql: db.sql, version: VERSION });
     registerModelRoutes(http, { catalog, health, auth });
     registerKeyRoutes(http, { auth, sql: db.sql, limits });
-    registerKeysRoutes(http, { auth, keys: new KeysService(db.sql, bus, accounts) });
+    // One instance of each service for both front doors.
+    const keys = new KeysService(db.sql, bus, accounts);
+    const privacy = new PrivacyService(db.sql, bus, catalog);
+    const activity = new ActivityService(db.sql);
+    registerKeysRoutes(http, { auth, keys });
     const principals = { keys: auth, sessions };
-    registerPrivacyRoutes(http, { auth: principals, privacy: new PrivacyService(db.sql, bus, catalog) });
-    registerActivityRoutes(http, { auth: principals, activity: new ActivityService(db.sql) });
+    registerPrivacyRoutes(http, { auth: principals, privacy });
+    registerActivityRoutes(http, { auth: principals, activity });
     registerGenerationRoutes(http, { auth, sql: db.sql, catalog, settled: (id) => credits.whenSettled(id) });
     const webhooks = new StripeWebhooks({ webhookSecret: config.stripe.webhookSecret, purchases, autoTopUp, log });
     registerCreditRoutes(http, { auth, sql: db.sql, purchases, autoTopUp, webhooks, fees: config.credits });
@@ -279,9 +283,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         router,
         auth,
         sessions,
-        keys: new KeysService(db.sql, bus, accounts),
-        privacy: new PrivacyService(db.sql, bus, catalog),
-        activity: new ActivityService(db.sql),
+        keys,
+        privacy,
+        activity,
         purchases,
         autoTopUp,
         fees: config.credits,
