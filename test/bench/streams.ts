@@ -103,8 +103,10 @@ export async function concurrentStreams(
       const response = await pool.request({ method: "POST", path: target.path, headers: target.headers, body: target.body, signal });
       if (response.statusCode !== 200) problem = `HTTP ${response.statusCode}`;
       let pending = "";
+      // Decoded as a stream: a character split between two network chunks stays whole.
+      const decoder = new TextDecoder();
       for await (const chunk of response.body) {
-        pending += (chunk as Buffer).toString();
+        pending += decoder.decode(chunk as Buffer, { stream: true });
         let end: number;
         while ((end = pending.indexOf("\n\n")) >= 0) {
           const event = pending.slice(0, end);
