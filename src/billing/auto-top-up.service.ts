@@ -7,7 +7,7 @@ import { quotePurchase, readPurchaseAmount, readUsdAmount, stripeCents } from ".
 import { parseUsd, type Money } from "./money.js";
 import { encodePaymentMetadata } from "./payment-metadata.js";
 import type { BillingLog } from "./purchases.service.js";
-import { stripeErrorMessage, stripeNotConfigured, type StripeClient } from "./stripe-client.js";
+import { stripeErrorMessage, stripeId, stripeNotConfigured, type StripeClient } from "./stripe-client.js";
 
 export type AutoTopUpStatus = "disabled" | "active" | "pending" | "paused";
 
@@ -271,7 +271,7 @@ export class AutoTopUpService {
       if ((error as { statusCode?: number }).statusCode === 404) method = { customer: null } as Stripe.PaymentMethod;
       else throw new AppError("payment_error", `Stripe could not check the payment method: ${stripeErrorMessage(error)}`, { cause: error });
     }
-    const owner = typeof method.customer === "string" ? method.customer : method.customer?.id;
+    const owner = stripeId(method.customer);
     if (owner !== customer) {
       throw new AppError("invalid_request", `Payment method ${methodId} is not saved to this account.`, { metadata: { param: "payment_method_id" } });
     }

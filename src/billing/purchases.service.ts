@@ -8,7 +8,7 @@ import { displayUsd, quotePurchase, stripeCents, type PurchaseQuote } from "./fe
 import { postLedgerEntry } from "./ledger.js";
 import type { Money } from "./money.js";
 import { encodePaymentMetadata } from "./payment-metadata.js";
-import { stripeErrorMessage, stripeNotConfigured, type StripeClient } from "./stripe-client.js";
+import { stripeErrorMessage, stripeId, stripeNotConfigured, type StripeClient } from "./stripe-client.js";
 
 export interface BillingLog {
   warn(details: Record<string, unknown>, message: string): void;
@@ -215,8 +215,8 @@ export class PurchasesService {
    */
   async rememberPaymentMethod(accountId: string, intent: Stripe.PaymentIntent): Promise<void> {
     const stripe = this.deps.stripe;
-    const methodId = typeof intent.payment_method === "string" ? intent.payment_method : intent.payment_method?.id;
-    const customerId = typeof intent.customer === "string" ? intent.customer : intent.customer?.id;
+    const methodId = stripeId(intent.payment_method);
+    const customerId = stripeId(intent.customer);
     if (!stripe || !methodId || !customerId) return;
     try {
       const [account] = await this.deps.sql.query<{ customer: string | null; method: string | null }>(
@@ -225,7 +225,7 @@ export class PurchasesService {
       );
       if (!account || account.customer !== customerId || account.method === methodId) return;
       const method = await stripe.paymentMethods.retrieve(methodId);
-      const owner = typeof method.customer === "string" ? method.customer : method.customer?.id;
+      const owner = stripeId(method.customer);
       if (owner !== customerId) return;
       await this.deps.sql.query("update account set stripe_payment_method_id = $2 where id = $1 and stripe_customer_id = $3", [
         accountId,

@@ -27,6 +27,11 @@ export function createStripeClient(config: Config["stripe"]): StripeClient | nul
   });
 }
 
+/** The id of a Stripe reference, which the API gives as the id or, when expanded, as the object. */
+export function stripeId(ref: string | { id: string } | null | undefined): string | undefined {
+  return typeof ref === "string" ? ref : ref?.id;
+}
+
 /** The error for a Stripe feature used on a server without Stripe: says what to set. */
 export function stripeNotConfigured(what: string): AppError {
   return new AppError(

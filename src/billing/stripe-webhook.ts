@@ -3,7 +3,7 @@ import { AppError, isAppError } from "../errors.js";
 import type { AutoTopUpService } from "./auto-top-up.service.js";
 import { decodePaymentMetadata, type PaymentMetadata } from "./payment-metadata.js";
 import type { BillingLog, PurchasesService } from "./purchases.service.js";
-import { stripeNotConfigured } from "./stripe-client.js";
+import { stripeId, stripeNotConfigured } from "./stripe-client.js";
 
 /** What a webhook delivery did: credited a payment, found it already credited, recorded a failure, or nothing. */
 export type WebhookResult = "credited" | "duplicate" | "recorded" | "ignored";
@@ -52,7 +52,7 @@ export class StripeWebhooks {
         if (!meta || meta.purpose !== "checkout" || session.mode !== "payment") return "ignored";
         // A delayed payment method (bank debit…) completes the session unpaid; its async_payment_succeeded credits it.
         if (session.payment_status !== "paid") return "ignored";
-        const intent = typeof session.payment_intent === "string" ? session.payment_intent : session.payment_intent?.id;
+        const intent = stripeId(session.payment_intent);
         return this.credit(meta, intent ?? session.id, session.id);
       }
       case "checkout.session.expired":
