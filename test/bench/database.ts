@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { createFreshDatabase } from "../helpers/database.js";
 import { spawnChild, stopChild, waitForOutput } from "./processes.js";
 
 /**
@@ -27,7 +27,7 @@ export async function openBenchDatabase(
 ): Promise<BenchDatabase> {
   const configured = env.DATABASE_URL || undefined;
   if (configured) {
-    const fresh = await createFreshDatabase(configured).catch((error: Error) => {
+    const fresh = await freshBenchDatabase(configured).catch((error: Error) => {
       log(`could not create a fresh database on the DATABASE_URL server (${error.message}): using its database as it is`);
       return null;
     });
@@ -39,7 +39,7 @@ export async function openBenchDatabase(
       drop: async () => {},
     };
   }
-  const local = await createFreshDatabase(LOCAL_POSTGRES_URL).catch((error: Error) => {
+  const local = await freshBenchDatabase(LOCAL_POSTGRES_URL).catch((error: Error) => {
     log(`no PostgreSQL at ${new URL(LOCAL_POSTGRES_URL).host} (${error.message}): starting the embedded one`);
     return null;
   });
@@ -47,32 +47,13 @@ export async function openBenchDatabase(
   return startEmbedded(embeddedScript);
 }
 
-async function createFreshDatabase(serverUrl: string): Promise<BenchDatabase> {
-  const name = `sy_bench_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 3_000 });
-  await admin.connect();
-  let version: string;
-  try {
-    version = await versionOf(admin);
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+async function freshBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
+  const fresh = await createFreshDatabase(serverUrl, "sy_bench", 3_000);
   return {
-    url: url.toString(),
+    url: fresh.url,
     kind: "postgres",
-    description: `${version} at ${url.host}, fresh database ${name} (dropped after the run)`,
-    async drop() {
-      const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 3_000 });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await client.end();
-      }
-    },
+    description: `${await serverVersion(serverUrl)} at ${new URL(serverUrl).host}, fresh database ${fresh.name} (dropped after the run)`,
+    drop: fresh.drop,
   };
 }
 
@@ -80,17 +61,13 @@ async function serverVersion(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
   try {
     await client.connect();
-    return await versionOf(client);
+    const { rows } = await client.query<{ server_version: string }>("show server_version");
+    return `PostgreSQL ${rows[0].server_version.split(" ")[0]}`;
   } catch {
     return "PostgreSQL";
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-async function versionOf(client: pg.Client): Promise<string> {
-  const { rows } = await client.query<{ server_version: string }>("show server_version");
-  return `PostgreSQL ${rows[0].server_version.split(" ")[0]}`;
 }
 
 async function startEmbedded(script: string): Promise<BenchDatabase> {

@@ -22,21 +22,35 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     const embedded = await openEmbeddedPostgres(null);
     return { url: embedded.url, real: false, drop: () => embedded.close() };
   }
-  const name = `sy_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: REAL_DATABASE_URL });
-  await admin.connect();
+  const fresh = await createFreshDatabase(REAL_DATABASE_URL, "sy_test");
+  return { url: fresh.url, real: true, drop: fresh.drop };
+}
+
+/**
+ * A new database `<prefix>_<random>` on the server of `serverUrl` (whose role may create databases), and how to drop
+ * it again (connections still open to it are ended). Shared by the tests and the benchmark.
+ */
+export async function createFreshDatabase(
+  serverUrl: string,
+  prefix: string,
+  connectTimeoutMs?: number,
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const admin = () => new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: connectTimeoutMs });
+  const client = admin();
+  await client.connect();
   try {
-    await admin.query(`create database ${name}`);
+    await client.query(`create database ${name}`);
   } finally {
-    await admin.end();
+    await client.end();
   }
-  const url = new URL(REAL_DATABASE_URL);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    real: true,
+    name,
     async drop() {
-      const client = new pg.Client({ connectionString: REAL_DATABASE_URL });
+      const client = admin();
       await client.connect();
       try {
         await client.query(`drop database if exists ${name} with (force)`);
