@@ -1,3 +1,5 @@
+import { formatUsd, parseUsd } from "../../src/billing/money.js";
+
 /**
  * The catalog a benchmark run loads into the gateway (`SWITCHYARD_CATALOG`): one openai-compatible provider per upstream
  * shape, all pointing at the one mock upstream (the shape is in the base URL's path), priced so that billing runs
@@ -29,7 +31,7 @@ export const CREDIT_MODEL = "bench/credit";
 export const CREDIT_MAX_TOKENS = SHAPES.fast.chunks;
 /** USD per completion token of the credit model; the prompt is free, so the hold equals the cost: 10 × 0.0001 = 0.001. */
 export const CREDIT_COMPLETION_PRICE = "0.0001";
-export const CREDIT_REQUEST_COST_USD = "0.001";
+export const CREDIT_REQUEST_COST_USD = formatUsd(parseUsd(CREDIT_COMPLETION_PRICE) * BigInt(CREDIT_MAX_TOKENS));
 
 /** `http://127.0.0.1:PORT/c/<chunks>/d/<delay>/v1`: the mock's base URL for a shape. */
 export function shapeBaseUrl(mockOrigin: string, shape: UpstreamShape): string {
