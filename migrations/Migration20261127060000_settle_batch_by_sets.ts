@@ -47,7 +47,7 @@ begin
   with items as (
     -- The settlements of generations recorded just now, each once, in the order given.
     select distinct on (e->'generation'->>'id')
-      t.ord, (e->>'account')::uuid as acct, e->>'key' as key_hash, (e->>'cost')::bigint as cost, (e->>'lease')::uuid as lease,
+      t.ord, (e->>'account')::uuid as acct, (e->>'key')::char(64) as key_hash, (e->>'cost')::bigint as cost, (e->>'lease')::uuid as lease,
       coalesce(e->>'description', '') as description, e->'generation' as gen
     from jsonb_array_elements(p_items) with ordinality as t(e, ord)
     where e->'generation'->>'id' = any(new_ids)

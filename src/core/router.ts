@@ -333,6 +333,8 @@ class Run implements CompletionRun {
         // `outcome` is still null when the consumer stopped iterating (the client went away) at a yield.
         outcome ??= "cancelled";
         clearTimeout(committed.watchdog);
+        // The attempt is over: a late cancel (the client leaving after the end) must not abort its drained connection.
+        this.attemptController = null;
         // A complete answer needs no abort (aborting a finished request still costs undici an error object).
         if (outcome !== "completed") committed.controller.abort(new Abort("client"));
         result = await this.settle(committed, { answer, usage, nativeFinish, upstreamId, failure, cancelled: outcome === "cancelled" });

@@ -122,7 +122,7 @@ export function contentChunk(data: string): UpstreamEvent | null {
 }
 
 /** A JSON string without escapes, or a number, or a literal: the values of the plain fields around the choice. */
-const PLAIN_VALUE = String.raw`(?:"[^"\\\u0000-\u001f]*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|null|true|false)`;
+const PLAIN_VALUE = String.raw`(?:"[^"\\\u0000-\u001f]*"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|null|true|false)`;
 /**
  * A plain field other than `id` (taken first, or the chunk is parsed in full), `error` (an in-band error must never
  * pass as content) and `choices`.

@@ -58,8 +58,7 @@ export function completionsFrontDoor(deps: CompletionsRouteDeps): CompletionsFro
         return true;
       }
       handle(deps, req, res, apiType, arrivedAt).catch((caught: unknown) => {
-        const error = toAppError(caught);
-        if (error.code === "internal") deps.log.error({ err: caught }, "request failed");
+        const error = reported(deps, caught);
         if (!res.headersSent) sendError(res, error, null);
         else res.destroy();
       });
@@ -72,9 +71,6 @@ export function completionsFrontDoor(deps: CompletionsRouteDeps): CompletionsFro
 }
 
 async function handle(deps: CompletionsRouteDeps, req: IncomingMessage, res: ServerResponse, apiType: ApiType, arrivedAt: number): Promise<void> {
-  const body = await readJsonBody(req, deps.bodyLimitBytes);
-  const key = checkKeyKind(await deps.auth.authenticate(req.headers.authorization), INFERENCE);
-  const completion = parseCompletionRequest(body, apiType);
   // The response's "close" before it finished means the client went away: stop the upstream and settle.
   const client: Client = { gone: false, run: null };
   res.on("close", () => {
@@ -82,6 +78,16 @@ async function handle(deps: CompletionsRouteDeps, req: IncomingMessage, res: Ser
     client.gone = true;
     client.run?.cancel();
   });
+  let body: unknown;
+  try {
+    body = await readJsonBody(req, deps.bodyLimitBytes);
+  } catch (error) {
+    // As Fastify does after a body error: the client may still be sending, and what it sends is not read.
+    res.setHeader("connection", "close");
+    throw error;
+  }
+  const key = checkKeyKind(await deps.auth.authenticate(req.headers.authorization), INFERENCE);
+  const completion = parseCompletionRequest(body, apiType);
   const run = await deps.router.start(completion, key.caller);
   client.run = run;
   if (client.gone) run.cancel();
@@ -91,7 +97,7 @@ async function handle(deps: CompletionsRouteDeps, req: IncomingMessage, res: Ser
   try {
     result = await run.result();
   } catch (error) {
-    sendError(res, toAppError(error), run.id);
+    sendError(res, reported(deps, error), run.id);
     return;
   }
   const json = JSON.stringify(completionJson(apiType, result));
@@ -102,6 +108,13 @@ async function handle(deps: CompletionsRouteDeps, req: IncomingMessage, res: Ser
     [OVERHEAD_HEADER]: overhead(),
   });
   res.end(json);
+}
+
+/** The error as the client gets it; an unexpected one (a bug: `internal`) is logged with its details first. */
+function reported(deps: CompletionsRouteDeps, caught: unknown): AppError {
+  const error = toAppError(caught);
+  if (error.code === "internal") deps.log.error({ err: caught }, "request failed");
+  return error;
 }
 
 /** Whether the client went away before its answer was complete, and the run to cancel then. */
@@ -179,7 +192,7 @@ async function streamRun(
       await out.write(`data: ${final}\n\ndata: [DONE]\n\n`);
     }
   } catch (caught) {
-    const error = toAppError(caught);
+    const error = reported(deps, caught);
     if (!opened) {
       opened = true;
       sendError(res, error, run.id);

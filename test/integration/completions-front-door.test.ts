@@ -49,12 +49,15 @@ describe("the completion front door", () => {
     }
   });
 
-  it("reads the body before the key: malformed JSON and a body over the limit are client errors", async () => {
+  it("reads the body before the key: malformed JSON and a body over the limit are client errors that close the connection", async () => {
     const malformed = await post("/api/v1/chat/completions", "{not json");
     expect(malformed.status).toBe(400);
+    expect(malformed.headers.get("connection")).toBe("close");
     expect(((await malformed.json()) as ErrorBody).error).toMatchObject({ code: 400, message: "The request body is not valid JSON.", metadata: { error_type: "invalid_request" } });
     const large = await post("/api/v1/chat/completions", JSON.stringify({ padding: "x".repeat(100) }));
     expect(large.status).toBe(413);
+    // The rest of a body too large to read is not read: the connection closes after the answer, as Fastify does.
+    expect(large.headers.get("connection")).toBe("close");
     expect(((await large.json()) as ErrorBody).error.metadata.error_type).toBe("payload_too_large");
   });
 

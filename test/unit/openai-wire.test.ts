@@ -64,9 +64,11 @@ describe("OpenAI wire: the text-chunk pass-through", () => {
     expect((await rejection(events([objectError]))).code).not.toBe("internal");
   });
 
-  it("leaves a chunk with a raw control character or a bad escape to the full parse, which skips it as malformed", async () => {
+  it("leaves a chunk with a raw control character, a bad escape or a number JSON forbids to the full parse, which skips it as malformed", async () => {
     const raw = '{"id":"r","choices":[{"index":0,"delta":{"content":"line\nbreak"},"finish_reason":null}]}';
     const badEscape = '{"id":"r","choices":[{"index":0,"delta":{"content":"\\x41"},"finish_reason":null}]}';
-    expect(await events([raw, badEscape, CHUNKS[0]!])).toEqual([{ upstreamId: "chatcmpl-1", delta: { content: "Hel" } }]);
+    const leadingZero = '{"id":"r","created":01,"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}';
+    expect(contentChunk(leadingZero)).toBeNull();
+    expect(await events([raw, badEscape, leadingZero, CHUNKS[0]!])).toEqual([{ upstreamId: "chatcmpl-1", delta: { content: "Hel" } }]);
   });
 });
