@@ -1,6 +1,7 @@
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
+import { serveUntilParentEnds } from "./processes.js";
 
 /**
  * The floor a Node gateway stands on: a minimal pass-through proxy on `node:http`, with nothing of a gateway in it (no
@@ -48,14 +49,7 @@ export function startBareProxy(upstream: string, port = 0): Promise<{ port: numb
 async function main(): Promise<void> {
   const upstream = process.argv[process.argv.indexOf("--upstream") + 1];
   if (!upstream?.startsWith("http://")) throw new Error("usage: bare-proxy.ts --upstream http://127.0.0.1:PORT");
-  const proxy = await startBareProxy(upstream);
-  process.stdout.write(`${JSON.stringify({ port: proxy.port })}\n`);
-  const stop = () => {
-    void proxy.close().finally(() => process.exit(0));
-  };
-  process.stdin.on("end", stop).on("error", stop).resume();
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  serveUntilParentEnds(await startBareProxy(upstream));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

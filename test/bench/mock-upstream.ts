@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
+import { serveUntilParentEnds } from "./processes.js";
 
 /**
  * The benchmark's upstream: an OpenAI-compatible server built to cost as little as possible, so that what a benchmark
@@ -191,14 +192,7 @@ export async function startMockUpstream(port = 0): Promise<MockUpstream> {
 
 async function main(): Promise<void> {
   const portArg = process.argv.indexOf("--port");
-  const mock = await startMockUpstream(portArg > 0 ? Number(process.argv[portArg + 1]) : 0);
-  process.stdout.write(`${JSON.stringify({ port: mock.port })}\n`);
-  const stop = () => {
-    void mock.close().finally(() => process.exit(0));
-  };
-  process.stdin.on("end", stop).on("error", stop).resume();
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  serveUntilParentEnds(await startMockUpstream(portArg > 0 ? Number(process.argv[portArg + 1]) : 0));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -214,3 +214,17 @@ export class MemorySampler {
     if (this.timer) clearInterval(this.timer);
   }
 }
+
+/**
+ * For a server the run starts as a child (the mock, the bare proxy): announces its port on stdout as `{"port": N}` (what
+ * the run waits for), and closes it when the run ends — stdin closing (the run is gone), SIGTERM or SIGINT.
+ */
+export function serveUntilParentEnds(server: { port: number; close(): Promise<void> }): void {
+  process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
+  const stop = () => {
+    void server.close().finally(() => process.exit(0));
+  };
+  process.stdin.on("end", stop).on("error", stop).resume();
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
