@@ -38,6 +38,7 @@ import { ProviderRegistry } from "./providers/registry.js";
 import { SimulatedAdapter } from "./providers/simulated.js";
 import { completionsFrontDoor, type CompletionsFrontDoor } from "./rest/completions.route.js";
 import { registerCreditRoutes } from "./rest/credits.route.js";
+import { parseJsonBody } from "./rest/request-body.js";
 import { registerAccountRoutes } from "./rest/account.route.js";
 import { registerAuthRoutes } from "./rest/auth.route.js";
 import { installErrorHandling } from "./rest/error-handler.js";
@@ -381,12 +382,10 @@ function installJsonParsing(http: FastifyInstance): void {
   http.removeAllContentTypeParsers();
   http.addContentTypeParser("*", { parseAs: "buffer" }, (request, body: Buffer, done) => {
     (request as unknown as { rawBody: Buffer }).rawBody = body;
-    if (body.length === 0) return done(null, undefined);
     try {
-      done(null, JSON.parse(body.toString("utf8")));
-    } catch {
-      const error = new SyntaxError("The request body is not valid JSON.");
-      done(error, undefined);
+      done(null, parseJsonBody(body));
+    } catch (error) {
+      done(error as Error, undefined);
     }
   });
 }

@@ -28,12 +28,10 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     const onEnd = () => {
       req.off("error", onError);
       req.off("aborted", onError);
-      if (size === 0) return resolve(undefined);
-      const text = (parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)).toString("utf8");
       try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(notJson());
+        resolve(parseJsonBody(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)));
+      } catch (error) {
+        reject(error);
       }
     };
     req.on("data", onData);
@@ -41,6 +39,16 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     req.on("error", onError);
     req.on("aborted", onError);
   });
+}
+
+/** A request body as JSON: undefined when empty; `invalid_request` (400) when it is not JSON. */
+export function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw notJson();
+  }
 }
 
 /** The answer to a body over the size limit (here and in Fastify's error handler). */

@@ -179,6 +179,15 @@ describe("POST /api/v1/chat/completions", () => {
       expect(response.status).toBe(413);
       expect((await response.json()).error).toMatchObject({ code: 413, metadata: { error_type: "payload_too_large" } });
     });
+
+    it("reads bodies the same way on the routes Fastify serves: not JSON is a 400, too large a 413", async () => {
+      const malformed = await t.fetch("/api/v1/keys", { key: user.key, body: "{not json" });
+      expect(malformed.status).toBe(400);
+      expect((await malformed.json()).error).toMatchObject({ code: 400, message: "The request body is not valid JSON.", metadata: { error_type: "invalid_request" } });
+      const large = await t.fetch("/api/v1/keys", { key: user.key, body: "x".repeat(11 * 1024 * 1024) });
+      expect(large.status).toBe(413);
+      expect((await large.json()).error).toMatchObject({ code: 413, metadata: { error_type: "payload_too_large" } });
+    });
   });
 
   describe("routes by the provider preferences", () => {
