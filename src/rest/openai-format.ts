@@ -14,7 +14,7 @@ export interface ChunkHeader {
   provider: string;
 }
 
-export function usageJson(result: CompletionResult): Record<string, unknown> {
+function usageJson(result: CompletionResult): Record<string, unknown> {
   const u = result.usage;
   return {
     prompt_tokens: u.promptTokens,
