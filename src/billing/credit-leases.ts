@@ -270,16 +270,19 @@ export class LeasedCredits implements CreditsPort {
   }
 
   private committed(batch: QueuedSettlement[], balances: Map<string, bigint>): void {
+    // A scarce lease gives back its free part once per batch, however many of its settlements the batch holds.
+    const scarce = new Set<Lease>();
     for (const { item, record } of batch) {
       const lease = this.byId.get(item.lease);
       if (lease) {
         lease.pending -= record.cost;
         lease.granted -= minMoney(record.cost, lease.granted);
-        if (lease.scarce) this.shrink(lease);
+        if (lease.scarce) scarce.add(lease);
       }
       const balance = balances.get(record.accountId);
       if (balance !== undefined) this.onSettled(record, balance);
     }
+    for (const lease of scarce) this.shrink(lease);
   }
 
   private async maintain(): Promise<void> {

@@ -3,7 +3,6 @@ import { Account } from "../accounts/account.entity.js";
 import type { AttemptSummary } from "../core/types.js";
 
 /** One provider attempt of a generation, stored as the router summarised it and reported in `provider_responses`. */
-export type AttemptRecord = AttemptSummary;
 
 /**
  * The `generation` columns the read APIs (REST `/generation`, GraphQL) select, as `pg` returns them (snake_case,
@@ -28,7 +27,7 @@ export interface GenerationMetadataRow {
   cost: bigint;
   latency_ms: number | null;
   generation_time_ms: number | null;
-  attempts: AttemptRecord[];
+  attempts: AttemptSummary[];
   created_at: Date;
 }
 
@@ -133,7 +132,7 @@ export class Generation {
   generationTimeMs: number | null = null;
 
   @Property({ type: "jsonb", defaultRaw: "'[]'" })
-  attempts: AttemptRecord[] = [];
+  attempts: AttemptSummary[] = [];
 
   @Property({ type: "integer", defaultRaw: "0" })
   numSearchResults: number = 0;
