@@ -615,6 +615,8 @@ class Run implements CompletionRun {
       });
     const prepared = this.prepared!;
     const waitStarted = performance.now();
+    let waitCounted = false;
+    let watchdog: NodeJS.Timeout | undefined;
     try {
       const adapter = this.deps.adapters.get(endpoint.provider.adapter);
       if (!adapter) throw new AppError("provider_error", `No adapter for ${endpoint.provider.adapter}.`);
@@ -640,6 +642,7 @@ class Run implements CompletionRun {
         }
       }
       this.upstreamWaitMs += performance.now() - waitStarted;
+      waitCounted = true;
       clearTimeout(firstTokenTimer);
       const committed: Committed = {
         endpoint,
@@ -649,7 +652,7 @@ class Run implements CompletionRun {
         // A stream that completed without a token is an empty answer: commit to it as well.
         first: first ?? pending,
         controller,
-        watchdog: setTimeout(() => controller.abort(new Abort("idle")), options.idleTimeoutMs),
+        watchdog: (watchdog = setTimeout(() => controller.abort(new Abort("idle")), options.idleTimeoutMs)),
         sentAt,
         firstTokenAt: clock.now(),
         buffer: null,
@@ -670,8 +673,11 @@ class Run implements CompletionRun {
       summary(200, null);
       return committed;
     } catch (caught) {
-      this.upstreamWaitMs += performance.now() - waitStarted;
+      // A non-streamed answer that fails while it is read has its wait counted already (up to the first token, then
+      // event by event), and its idle watchdog running.
+      if (!waitCounted) this.upstreamWaitMs += performance.now() - waitStarted;
       clearTimeout(firstTokenTimer);
+      clearTimeout(watchdog);
       this.attemptController = null;
       const reason = controller.reason;
       const { name } = endpoint.provider;
