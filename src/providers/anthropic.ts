@@ -3,8 +3,6 @@ import type { UpstreamEvent } from "../core/types.js";
 import { ANTHROPIC_VERSION, messagesRequestBody, readMessagesResponse, reasoningHidden } from "./anthropic-wire.js";
 import { UpstreamHttp, type UpstreamHttpOptions } from "./upstream-http.js";
 
-export type AnthropicOptions = UpstreamHttpOptions;
-
 /**
  * The `anthropic` adapter: the Anthropic Messages API (`POST <baseUrl>/v1/messages`, the provider's key as
  * `x-api-key`), with OpenAI-shaped requests and answers translated both ways (see `anthropic-wire.ts`; connections
@@ -14,7 +12,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   readonly kind = "anthropic" as const;
   private readonly http: UpstreamHttp;
 
-  constructor(options: AnthropicOptions) {
+  constructor(options: UpstreamHttpOptions) {
     this.http = new UpstreamHttp(options);
   }
 

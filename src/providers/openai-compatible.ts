@@ -3,8 +3,6 @@ import type { UpstreamEvent } from "../core/types.js";
 import { chatRequestBody, readChatResponse } from "./openai-wire.js";
 import { UpstreamHttp, type UpstreamHttpOptions } from "./upstream-http.js";
 
-export type OpenAICompatibleOptions = UpstreamHttpOptions;
-
 /**
  * The `openai-compatible` adapter: chat completions over HTTP to OpenAI and every server that speaks its API (vLLM,
  * llama.cpp, Ollama, Together, Groq, DeepInfra, Fireworks…), at the provider's base URL with its key as a Bearer
@@ -14,7 +12,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   readonly kind = "openai-compatible" as const;
   private readonly http: UpstreamHttp;
 
-  constructor(options: OpenAICompatibleOptions) {
+  constructor(options: UpstreamHttpOptions) {
     this.http = new UpstreamHttp(options);
   }
 

@@ -7,13 +7,6 @@ import { errorBody, type AppError } from "../errors.js";
  * `usage.cost`). Chat and legacy text completions differ only in the object names and where the text goes.
  */
 
-export interface ChunkHeader {
-  id: string;
-  created: number;
-  model: string;
-  provider: string;
-}
-
 function usageJson(result: CompletionResult): Record<string, unknown> {
   const u = result.usage;
   return {
