@@ -52,6 +52,15 @@ function setUp(log: SettlementLog | null = null) {
 const hold = (credits: LeasedCredits, holdId: string, keyHash: string, amount: bigint) =>
   credits.hold({ holdId, accountId: ACCOUNT, keyHash, amount, ttlMs: 60_000 });
 
+/** Two leases (keys k1 and k2) whose requests have ended, left idle long enough for the sweep to return them. */
+async function idleLeases(credits: LeasedCredits, clock: { time: number }): Promise<void> {
+  for (const key of ["k1", "k2"]) {
+    expect(await hold(credits, `${key}-h`, key, USD / 1000n)).toEqual({ ok: true });
+    await credits.release(`${key}-h`);
+  }
+  clock.time += 60_000;
+}
+
 /** Lets every queued promise continuation run. */
 const settleDown = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -111,11 +120,7 @@ describe("credit lease maintenance", () => {
 
   it("does not return a lease twice, nor the lease that replaced it", async () => {
     const { db, clock, credits, maintain } = setUp();
-    for (const key of ["k1", "k2"]) {
-      expect(await hold(credits, `${key}-h`, key, USD / 1000n)).toEqual({ ok: true });
-      await credits.release(`${key}-h`);
-    }
-    clock.time += 60_000;
+    await idleLeases(credits, clock);
 
     // The sweep returns the first lease and waits for the write; meanwhile the account is retired (both leases
     // returned) and a new request leases for the second key again.
@@ -140,11 +145,7 @@ describe("credit lease maintenance", () => {
 
   it("runs one sweep at a time", async () => {
     const { db, clock, credits, maintain } = setUp();
-    for (const key of ["k1", "k2"]) {
-      expect(await hold(credits, `${key}-h`, key, USD / 1000n)).toEqual({ ok: true });
-      await credits.release(`${key}-h`);
-    }
-    clock.time += 60_000;
+    await idleLeases(credits, clock);
 
     const openRelease = db.gate("sy_release_hold");
     const first = maintain();

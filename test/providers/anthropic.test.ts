@@ -7,7 +7,7 @@ import { anthropicError, readTranscript, startAnthropicServer } from "../helpers
 import { rejection } from "../helpers/rejection.js";
 import { closedPortUrl, type RecordedRequest, type SimulationInput, type UpstreamReply } from "../helpers/upstream-server.js";
 import { describeAdapterConformance } from "./adapter.case.js";
-import { endpointInfo, providerInfo, upstreamCall } from "./fixtures.js";
+import { EFFORT_BUDGETS, endpointInfo, providerInfo, upstreamCall } from "./fixtures.js";
 
 type Route = SimulationInput | ((request: RecordedRequest) => UpstreamReply);
 
@@ -478,14 +478,7 @@ describe("messagesRequestBody", () => {
   });
 
   describe("reasoning", () => {
-    it.each([
-      ["max", 9500],
-      ["xhigh", 9500],
-      ["high", 8000],
-      ["medium", 5000],
-      ["low", 2000],
-      ["minimal", 1024],
-    ])("effort %s gives a budget of %i of max_tokens 10000", (effort, budget) => {
+    it.each(EFFORT_BUDGETS)("effort %s gives a budget of %i of max_tokens 10000", (effort, budget) => {
       expect(thinking({ max_tokens: 10_000, reasoning: { effort } })).toEqual({ maxTokens: 10_000, budget });
     });
 

@@ -84,3 +84,13 @@ export function upstreamCall(
   const request = completionRequest(options);
   return { endpoint, request, params: request.params, stream: options.stream, signal: options.signal };
 }
+
+/** Anthropic's thinking budget for each reasoning effort, out of max_tokens 10,000 (as OpenRouter documents it). */
+export const EFFORT_BUDGETS = [
+  ["max", 9500],
+  ["xhigh", 9500],
+  ["high", 8000],
+  ["medium", 5000],
+  ["low", 2000],
+  ["minimal", 1024],
+] as const;

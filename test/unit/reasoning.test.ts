@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { reasoningEffortFor, reasoningRequest, thinkingBudget, type ReasoningRequest } from "../../src/core/reasoning.js";
+import { EFFORT_BUDGETS } from "../providers/fixtures.js";
 
 const request = (overrides: Partial<ReasoningRequest> = {}): ReasoningRequest => ({
   requested: true,
@@ -41,14 +42,7 @@ describe("reasoningRequest", () => {
 });
 
 describe("thinkingBudget (Anthropic's budget_tokens)", () => {
-  it.each([
-    ["max", 9500],
-    ["xhigh", 9500],
-    ["high", 8000],
-    ["medium", 5000],
-    ["low", 2000],
-    ["minimal", 1024],
-  ] as const)("gives effort %s its share of max_tokens 10000: %i", (effort, budget) => {
+  it.each(EFFORT_BUDGETS)("gives effort %s its share of max_tokens 10000: %i", (effort, budget) => {
     expect(thinkingBudget(request({ effort }), 10_000)).toBe(budget);
   });
 
