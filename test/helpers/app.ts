@@ -189,3 +189,17 @@ export async function readStream(response: TestResponse): Promise<StreamedAnswer
   }
   return answer;
 }
+
+/** The `sy_session` cookie a response sets: its value and its attributes, lower-cased names. */
+export function sessionCookie(response: TestResponse): { value: string; attributes: Record<string, string | true> } {
+  const header = response.headers.getSetCookie().find((c) => c.startsWith("sy_session="));
+  expect(header, "a sy_session Set-Cookie header").toBeDefined();
+  const [pair, ...rest] = header!.split(";").map((part) => part.trim());
+  const attributes: Record<string, string | true> = {};
+  for (const attribute of rest) {
+    const eq = attribute.indexOf("=");
+    if (eq === -1) attributes[attribute.toLowerCase()] = true;
+    else attributes[attribute.slice(0, eq).toLowerCase()] = attribute.slice(eq + 1);
+  }
+  return { value: pair.slice("sy_session=".length), attributes };
+}

@@ -13,7 +13,7 @@ import {
 } from "../generated/graphql.js";
 import { TEST_CATALOG, chatBody } from "../helpers/catalogs.js";
 import { REAL_DATABASE_URL } from "../helpers/database.js";
-import { expectLedgerBalanced, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, sessionCookie, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
 const clients: Client[] = [];
@@ -266,7 +266,7 @@ describe("GraphQL subscriptions over graphql-ws", () => {
     it("accepts a session cookie only with its CSRF token in the connection parameters", async () => {
       const response = await t.fetch("/api/v1/auth/signup", { body: { email: `ws-${process.pid}@example.test`, password: "correct horse battery staple" } });
       const body = await response.json();
-      const cookie = response.headers.getSetCookie().find((c) => c.startsWith("sy_session="))!.split(";")[0].slice("sy_session=".length);
+      const cookie = sessionCookie(response).value;
       const noToken = await failure(iterate(wsClient({ cookie }), MeDocument));
       expect(noToken.code).toBe(4403);
       expect(noToken.reason).toMatch(/X-CSRF-Token/);

@@ -29,7 +29,7 @@ import {
   UpdatePrivacySettingsDocument,
 } from "../generated/graphql.js";
 import { TEST_CATALOG } from "../helpers/catalogs.js";
-import { expectLedgerBalanced, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
+import { expectLedgerBalanced, sessionCookie, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
 
 /** A GraphQL answer as it came over the wire. */
 interface Answer<R> {
@@ -82,7 +82,7 @@ async function signup(): Promise<{ cookie: string; csrf: string; accountId: stri
   const response = await t.fetch("/api/v1/auth/signup", { body: { email, password: "correct horse battery staple" } });
   expect(response.status).toBe(201);
   const body = await response.json();
-  const cookie = response.headers.getSetCookie().find((c) => c.startsWith("sy_session="))!.split(";")[0].slice("sy_session=".length);
+  const cookie = sessionCookie(response).value;
   return { cookie, csrf: body.data.csrf_token, accountId: body.data.account.id, userId: body.data.user.id, email };
 }
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUsd } from "../../src/billing/money.js";
 import { requireAccount } from "../../src/rest/auth.js";
 import { installErrorHandling } from "../../src/rest/error-handler.js";
-import { expectLedgerBalanced, startTestApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { expectLedgerBalanced, sessionCookie, startTestApp, type TestApp } from "../helpers/app.js";
 
 const PASSWORD = "correct horse battery staple";
 const chat = { model: "switchyard/echo", messages: [{ role: "user", content: "remember the lighthouse" }] };
@@ -13,20 +13,6 @@ const chat = { model: "switchyard/echo", messages: [{ role: "user", content: "re
 let emails = 0;
 const newEmail = () => `Dash${++emails}-${process.pid}-${Date.now()}@Example.test`;
 const cookieFor = (token: string) => `sy_session=${token}`;
-
-/** The `sy_session` cookie a response sets: its value and its attributes, lower-cased names. */
-function sessionCookie(response: TestResponse): { value: string; attributes: Record<string, string | true> } {
-  const header = response.headers.getSetCookie().find((c) => c.startsWith("sy_session="));
-  expect(header, "a sy_session Set-Cookie header").toBeDefined();
-  const [pair, ...rest] = header!.split(";").map((part) => part.trim());
-  const attributes: Record<string, string | true> = {};
-  for (const attribute of rest) {
-    const eq = attribute.indexOf("=");
-    if (eq === -1) attributes[attribute.toLowerCase()] = true;
-    else attributes[attribute.slice(0, eq).toLowerCase()] = attribute.slice(eq + 1);
-  }
-  return { value: pair.slice("sy_session=".length), attributes };
-}
 
 /** A request with a Host header of our choosing (fetch does not let one set it). */
 function rawPost(url: string, pathname: string, host: string): Promise<http.IncomingMessage> {
