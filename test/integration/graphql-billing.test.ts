@@ -1,10 +1,9 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
-import { createClient } from "graphql-ws";
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AccountDocument, BalanceChangedDocument, MeDocument, PurchaseCreditsDocument, SetAutoTopUpDocument } from "../generated/graphql.js";
+import { AccountDocument, BalanceChangedDocument, PurchaseCreditsDocument, SetAutoTopUpDocument } from "../generated/graphql.js";
 import { expectLedgerBalanced, ledgerOf, type TestApp } from "../helpers/app.js";
+import { connectWs, subscribed } from "../helpers/graphql.js";
 import { buyCredits, deliver, startStripeApp, type StripeApp, type StripeFake } from "../helpers/stripe-fake.js";
 
 let t: TestApp;
@@ -25,10 +24,9 @@ describe("buying credits and auto top-up over GraphQL", () => {
 
   it("starts a Stripe Checkout with purchaseCredits; the webhook credits the account and balanceChanged says so", async () => {
     const user = await t.account({ credits: "0" });
-    const client = createClient({ url: `${t.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${user.key}` }, retryAttempts: 0 });
+    const client = connectWs(t.url, { params: { authorization: `Bearer ${user.key}` } });
     try {
-      const balances = client.iterate({ query: print(BalanceChangedDocument) });
-      for await (const _ of client.iterate({ query: print(MeDocument) })) void _; // the subscription is live
+      const balances = await subscribed(client, BalanceChangedDocument);
 
       const { data, errors } = await gql(PurchaseCreditsDocument, { amount: "10" }, user.key);
       expect(errors).toBeUndefined();

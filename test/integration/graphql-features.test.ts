@@ -1,9 +1,9 @@
-import { createClient, type Client } from "graphql-ws";
-import WebSocket from "ws";
+import type { Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectLedgerBalanced, type TestAccount } from "../helpers/app.js";
 import { CITED_REPLY } from "../helpers/catalogs.js";
 import { startFeatureApp, type FeatureApp } from "../helpers/feature-app.js";
+import { connectWs } from "../helpers/graphql.js";
 
 /**
  * Images, a tool-calling round trip, reasoning and web search through GraphQL: `createCompletion` (answered once
@@ -49,12 +49,7 @@ describe("GraphQL: images, tools, reasoning and web search", () => {
   beforeAll(async () => {
     f = await startFeatureApp();
     user = await f.t.account({ credits: "10" });
-    client = createClient({
-      url: `${f.t.url.replace(/^http/, "ws")}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${user.key}` },
-      retryAttempts: 0,
-    });
+    client = connectWs(f.t.url, { params: { authorization: `Bearer ${user.key}` } });
   });
   afterAll(async () => {
     await client?.dispose();

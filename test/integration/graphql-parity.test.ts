@@ -1,6 +1,4 @@
 import { print } from "graphql";
-import { createClient } from "graphql-ws";
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUsd, usdFromNumber } from "../../src/billing/money.js";
 import {
@@ -12,6 +10,7 @@ import {
 } from "../generated/graphql.js";
 import { TEST_CATALOG } from "../helpers/catalogs.js";
 import { expectLedgerBalanced, readStream, startTestApp, type TestAccount, type TestApp } from "../helpers/app.js";
+import { connectWs, drain, iterate } from "../helpers/graphql.js";
 
 /*
  * The two front doors are one gateway: the same request sent through REST and through GraphQL, by two accounts that
@@ -144,13 +143,10 @@ describe("REST and GraphQL parity", () => {
     const streamed = await readStream(await t.fetch("/api/v1/chat/completions", { key: viaRest.key, body: { ...rest, stream: true } }));
     const restUsage = streamed.chunks.at(-1)!.usage;
 
-    const client = createClient({ url: `${t.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${viaGraphQL.key}` }, retryAttempts: 0 });
-    const events: Array<CompletionStreamSubscription["completionStream"]> = [];
+    const client = connectWs(t.url, { params: { authorization: `Bearer ${viaGraphQL.key}` } });
+    let events: Array<CompletionStreamSubscription["completionStream"]>;
     try {
-      for await (const result of client.iterate<CompletionStreamSubscription>({ query: print(CompletionStreamDocument), variables: { input } })) {
-        expect(result.errors).toBeUndefined();
-        events.push(result.data!.completionStream);
-      }
+      events = (await drain(iterate(client, CompletionStreamDocument, { input }))).map((data) => data.completionStream);
     } finally {
       await client.dispose();
     }
