@@ -21,8 +21,46 @@ const REPLY_PRIMING_TOKENS = 3;
  */
 const TOKENS_PER_IMAGE_ESTIMATE = 1500;
 
+/**
+ * Byte-pair encoding takes time quadratic in the length of each pre-token (a run the tokenizer's splitting pattern
+ * keeps whole: letters, symbols or emoji with no space between them). Ordinary text has short runs; a run of a
+ * megabyte would hold the event loop for minutes. Runs longer than this are counted in pieces of this length: linear
+ * time, and a count within a token or so per cut of the exact one (merges across a cut are lost, and a space before a
+ * run counts on its own). Text without such runs is counted exactly, in one pass.
+ */
+const LONGEST_RUN = 256;
+const LONG_RUN = new RegExp(`\\S{${LONGEST_RUN + 1},}`);
+/** The same, for `matchAll` (which copies it, so its own `lastIndex` stays 0). */
+const LONG_RUNS = new RegExp(LONG_RUN.source, "g");
+
 export function countTextTokens(text: string): number {
-  return text.length === 0 ? 0 : countTokens(text, AS_PLAIN_TEXT);
+  if (text.length === 0) return 0;
+  if (!LONG_RUN.test(text)) return countTokens(text, AS_PLAIN_TEXT);
+  let total = 0;
+  for (const piece of boundedPieces(text)) total += countTokens(piece, AS_PLAIN_TEXT);
+  return total;
+}
+
+/** The text cut so that no piece holds a run longer than LONGEST_RUN (never between the halves of a surrogate pair). */
+function* boundedPieces(text: string): Generator<string> {
+  let from = 0;
+  for (const run of text.matchAll(LONG_RUNS)) {
+    const start = run.index;
+    const end = start + run[0].length;
+    if (start > from) yield text.slice(from, start);
+    for (let cut = start; cut < end; ) {
+      let next = Math.min(cut + LONGEST_RUN, end);
+      if (next < end && isHighSurrogate(text.charCodeAt(next - 1))) next -= 1;
+      yield text.slice(cut, next);
+      cut = next;
+    }
+    from = end;
+  }
+  if (from < text.length) yield text.slice(from);
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /** Prompt tokens of a chat request, including message framing, tool definitions and an estimate per image. */
