@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { AppError } from "./errors.js";
 
 /**
@@ -29,4 +29,19 @@ function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
     .map((inner) => deepest({ ...inner, path: [...issue.path, ...inner.path] }))
     .sort((a, b) => b.path.length - a.path.length || Number(a.code === "invalid_type") - Number(b.code === "invalid_type"));
   return nested[0] ?? issue;
+}
+
+/** Control characters (NUL among them): never part of a name a person types, and PostgreSQL cannot store NUL. */
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+
+/** Whether a short text a person typed (a name, a slug) is free of control characters. */
+export function isPlainText(text: string): boolean {
+  return !CONTROL_CHARACTERS.test(text);
+}
+
+export const PLAIN_TEXT_MESSAGE = "must not contain control characters";
+
+/** A name or similar: trimmed, 1 to `max` characters, no control characters. */
+export function plainText(max: number) {
+  return z.string().trim().min(1).max(max).refine(isPlainText, { message: PLAIN_TEXT_MESSAGE });
 }

@@ -13,8 +13,8 @@ import { User } from "./user.entity.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** What passes for an email address (after `normalizeEmail`): something@domain.tld, no spaces. */
-export const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** What passes for an email address (after `normalizeEmail`): something@domain.tld, no spaces or control characters. */
+export const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
 
 /** Emails are stored and looked up trimmed and lower-case, so one address is one user however it is typed. */
 export function normalizeEmail(email: string): string {

@@ -4,6 +4,7 @@ import type { DashboardAuthService, DashboardIdentity } from "../accounts/dashbo
 import { clearedSessionCookieHeader, cookieIsSecure, sessionCookieHeader } from "../accounts/session-cookie.js";
 import type { SessionAuthenticator } from "../accounts/sessions.js";
 import { AppError } from "../errors.js";
+import { plainText } from "../validation.js";
 import { requireSession } from "./auth.js";
 
 export interface SessionCookieOptions {
@@ -22,7 +23,7 @@ export interface AuthRouteDeps {
 const signupSchema = z.object({
   email: z.string(),
   password: z.string(),
-  name: z.string().trim().min(1).max(200).optional(),
+  name: plainText(200).optional(),
 });
 const loginSchema = z.object({ email: z.string().max(1024), password: z.string() });
 

@@ -14,6 +14,19 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
 }
 
 /**
+ * A request to `/graphql` refused before GraphQL saw it (a body that is not JSON, too large, not valid Unicode) is
+ * answered as GraphQL answers: `{errors: [{message, extensions: {code}}]}`.
+ */
+function sendGraphQLError(reply: FastifyReply, error: AppError): FastifyReply {
+  const extensions = { code: error.spec.graphql, status: error.status, ...(error.metadata ? { metadata: error.metadata } : {}) };
+  return reply.code(error.status).headers(errorHeaders(error)).send({ errors: [{ message: error.message, extensions }] });
+}
+
+function isGraphQLPath(url: string): boolean {
+  return url === "/graphql" || url.startsWith("/graphql?");
+}
+
+/**
  * Every REST error leaves in the OpenAI/OpenRouter shape `{error:{code,message,type,param,metadata}}`. Fastify's own
  * client errors (malformed JSON, body too large) become their registry codes; anything unexpected is a 500 with a
  * generic message, logged with its details (never sent to the client).
@@ -32,7 +45,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       error = toAppError(raw);
     }
     if (error.status >= 500 && error.code === "internal") request.log.error({ err: raw }, "request failed");
-    return sendError(reply, error);
+    return isGraphQLPath(request.url) ? sendGraphQLError(reply, error) : sendError(reply, error);
   });
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new AppError("not_found", `No route for ${request.method} ${request.url.split("?")[0]}.`)),

@@ -7,7 +7,7 @@ import { LIMIT_RESETS } from "../accounts/api-key.entity.js";
 import { usdFromNumber, usdToNumber } from "../billing/money.js";
 import { AppError } from "../errors.js";
 import { MANAGEMENT, requireKey } from "./auth.js";
-import { parseInput } from "../validation.js";
+import { parseInput, plainText } from "../validation.js";
 
 export interface KeysRouteDeps {
   auth: KeyAuthenticator;
@@ -32,7 +32,7 @@ const expiresAt = z.iso
   .refine((date) => date.getTime() > Date.now(), { message: "must be in the future" });
 
 const createSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: plainText(100),
   label: z.string().optional(),
   limit: usdLimit.nullish(),
   limit_reset: z.enum(LIMIT_RESETS).nullish(),
@@ -41,7 +41,7 @@ const createSchema = z.strictObject({
 });
 
 const updateSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: plainText(100).optional(),
   disabled: z.boolean().optional(),
   limit: usdLimit.nullish(),
   limit_reset: z.enum(LIMIT_RESETS).nullish(),

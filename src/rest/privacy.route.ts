@@ -4,14 +4,14 @@ import type { KeyAuthenticator } from "../accounts/key-auth.js";
 import type { PrivacyService, PrivacySettings } from "../accounts/privacy.service.js";
 import type { SessionAuthenticator } from "../accounts/sessions.js";
 import { requireAccount } from "./auth.js";
-import { parseInput } from "../validation.js";
+import { parseInput, plainText } from "../validation.js";
 
 export interface PrivacyRouteDeps {
   auth: { keys: KeyAuthenticator; sessions: SessionAuthenticator };
   privacy: PrivacyService;
 }
 
-const slugs = z.array(z.string().trim().toLowerCase().min(1).max(100)).max(100);
+const slugs = z.array(plainText(100).toLowerCase()).max(100);
 const patchSchema = z.strictObject({
   allow_training: z.boolean().optional(),
   allow_free_training: z.boolean().optional(),

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { AppError } from "../errors.js";
+import { mayHoldSurrogateEscape, unpairedSurrogatePath } from "../persistence/storable-text.js";
 
 /**
  * Reads a request body as JSON, whatever its content type says (as the Fastify routes do, see app.ts): undefined when
@@ -41,14 +42,31 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
   });
 }
 
-/** A request body as JSON: undefined when empty; `invalid_request` (400) when it is not JSON. */
+/**
+ * A request body as JSON: undefined when empty; `invalid_request` (400) when it is not JSON, or when a string in it
+ * holds an unpaired surrogate (`"\ud800"`): that is not Unicode text, and no provider or database could take it.
+ */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) return undefined;
+  const text = body.toString("utf8");
+  let value: unknown;
   try {
-    return JSON.parse(body.toString("utf8"));
+    value = JSON.parse(text);
   } catch {
     throw notJson();
   }
+  if (mayHoldSurrogateEscape(text)) {
+    const path = unpairedSurrogatePath(value);
+    if (path !== null) throw notUnicode(path);
+  }
+  return value;
+}
+
+/** The answer to a body whose string at `path` is not valid Unicode. */
+export function notUnicode(path: string): AppError {
+  return new AppError("invalid_request", `The request body is not valid Unicode: ${path} holds an unpaired UTF-16 surrogate.`, {
+    metadata: { param: path },
+  });
 }
 
 /** The answer to a body over the size limit (here and in Fastify's error handler). */

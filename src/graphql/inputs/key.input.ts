@@ -3,6 +3,7 @@ import type { LimitReset } from "../../accounts/api-key.entity.js";
 import type { KeyPatch } from "../../accounts/keys.service.js";
 import { parseUsd, type Money } from "../../billing/money.js";
 import { AppError } from "../../errors.js";
+import { isPlainText, PLAIN_TEXT_MESSAGE } from "../../validation.js";
 import { MoneyScalar } from "../money.scalar.js";
 import { LimitResetEnum } from "../types/enums.type.js";
 
@@ -80,6 +81,7 @@ function checkName(name: string): string {
   if (trimmed.length < 1 || trimmed.length > 100) {
     throw new AppError("invalid_request", "name: expected 1 to 100 characters.", { metadata: { param: "name" } });
   }
+  if (!isPlainText(trimmed)) throw new AppError("invalid_request", `name: ${PLAIN_TEXT_MESSAGE}.`, { metadata: { param: "name" } });
   return trimmed;
 }
 
